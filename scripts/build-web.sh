@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Build the browser sandbox: sim-web for wasm32 through wasm-bindgen, into
-#   sim-web/www/pkg/    the page's ES module (--target web; gitignored), served by `simctl serve`
-#   target/wasm-node/   the same module for Node.js (--target nodejs), for tests/wasm.rs
-# On a fresh machine it installs what it needs: the wasm32 target, and wasm-bindgen-cli at
-# exactly the version of the wasm-bindgen crate in Cargo.lock (the two must match).
-# Idempotent and quiet: prints nothing when there is nothing to say.
+# Build the browser sandbox:
+#   1. sim-web for wasm32, through wasm-bindgen, into
+#        sim-web/app/src/pkg/  the page's ES module (--target web; gitignored)
+#        target/wasm-node/     the same module for Node.js (--target nodejs), for tests/wasm.rs
+#   2. the page (sim-web/app: TypeScript, Vite, CodeMirror 6, Cytoscape.js) into
+#        sim-web/www/          static files (gitignored), served by `simctl serve` or any host
+# On a fresh machine it installs what it needs: the wasm32 target, wasm-bindgen-cli at
+# exactly the version of the wasm-bindgen crate in Cargo.lock (the two must match), Node.js
+# (apt-get) and the page's npm packages at the versions package-lock.json pins (npm ci).
+# Idempotent and quiet: prints little when there is nothing to do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,5 +45,26 @@ bindgen() {
         touch "$out/sim_web.js"
     fi
 }
-bindgen web sim-web/www/pkg
+bindgen web sim-web/app/src/pkg
 bindgen nodejs "${CARGO_TARGET_DIR:-target}/wasm-node"
+
+# The page.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "installing Node.js and npm (apt-get)"
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null)
+    else
+        say "the page needs Node.js 20.19 or later and npm (apt-get install nodejs npm)" >&2
+        exit 1
+    fi
+fi
+app=sim-web/app
+if [ ! -d "$app/node_modules" ] || [ "$app/package-lock.json" -nt "$app/node_modules/.package-lock.json" ]; then
+    say "installing the page's npm packages (npm ci)"
+    (cd "$app" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# Rebuild when any input of the page is newer than its index.html.
+stamp=sim-web/www/index.html
+if [ ! -e "$stamp" ] || [ -n "$(find "$app/index.html" "$app/src" "$app/vite.config.ts" "$app/package-lock.json" scenarios -newer "$stamp" -print -quit)" ]; then
+    (cd "$app" && npx --no-install tsc --noEmit && npx --no-install vite build --logLevel warn)
+fi

@@ -29,16 +29,19 @@ if ! command -v tshark >/dev/null; then
 fi
 
 # --- Browser sandbox (issue 5) ----------------------------------------------------------
-# scripts/build-web.sh builds sim-web's wasm module for the page (sim-web/www/pkg/) and for
-# Node.js (target/wasm-node/), installing wasm-bindgen-cli on first use (~3-5 minutes);
-# tests/wasm.rs then checks it prints the native simctl's bytes, under Node.js.
-step "browser sandbox: the wasm module (scripts/build-web.sh), Node.js for tests/wasm.rs"
+# scripts/build-web.sh builds sim-web's wasm module for the page and for Node.js
+# (target/wasm-node/, which tests/wasm.rs checks against the native simctl), installing
+# wasm-bindgen-cli on first use (~3-5 minutes), Node.js if missing, and the page's npm
+# packages (npm ci); then builds the page into sim-web/www/. tests/browser.rs drives it in
+# Debian's Chromium through playwright-core.
+step "browser sandbox: the wasm module and the page (scripts/build-web.sh)"
 bash scripts/build-web.sh
-if ! command -v node >/dev/null; then
+step "browser tests: Debian's chromium"
+if [ ! -x /usr/bin/chromium ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        (apt-get update -qq && apt-get install -y -q nodejs >/dev/null)
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
     else
-        echo "tests/wasm.rs needs Node.js 18 or later (apt-get install nodejs)" >&2
+        echo "tests/browser.rs needs Debian's chromium (apt-get install chromium)" >&2
         exit 1
     fi
 fi

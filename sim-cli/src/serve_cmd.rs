@@ -65,10 +65,10 @@ pub fn serve(args: &ServeArgs, out: &mut dyn Write, err: &mut dyn Write) -> io::
             args.host
         )?;
     }
-    if !server.root.join("pkg").join("sim_web.js").is_file() {
+    if !server.root.join("index.html").is_file() {
         writeln!(
             err,
-            "warning: {} has no pkg/sim_web.js: run scripts/build-web.sh first",
+            "warning: {} has no index.html: run scripts/build-web.sh first",
             args.dir.display()
         )?;
     }
