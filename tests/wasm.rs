@@ -26,7 +26,8 @@ fn node_module() -> PathBuf {
     module
 }
 
-/// Runs each job `{fn: "run"|"check", name, path?|text?, seed?, mode?}` through the wasm
+/// Runs each job `{fn: "run"|"check"|"sandbox"|"fixes", name, path?|text?, seed?, mode?,
+/// traffic?, index?}` through the wasm
 /// module in one Node.js process; returns the strings it printed (or `{"error": ...}`).
 const RUNNER: &str = r#"
 const fs = require('fs');
@@ -35,7 +36,12 @@ const jobs = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const out = jobs.map((j) => {
   const text = j.path !== undefined ? fs.readFileSync(j.path, 'utf8') : j.text;
   try {
-    return j.fn === 'check' ? sim.check(j.name, text) : sim.run(j.name, text, j.seed, j.mode);
+    switch (j.fn) {
+      case 'check': return sim.check(j.name, text);
+      case 'sandbox': return sim.sandbox(j.name, text, j.seed, j.mode);
+      case 'fixes': return sim.fixes(j.name, text, j.seed, j.mode, j.traffic, j.index);
+      default: return sim.run(j.name, text, j.seed, j.mode);
+    }
   } catch (e) {
     return { error: String(e && e.message || e) };
   }
@@ -248,4 +254,52 @@ fn hostile_input_gets_the_same_diagnostics_in_wasm() {
         );
     }
     verdict(&failures);
+}
+
+/// The page's document (`sandbox`) and fix search (`fixes`) are the native ones, byte for
+/// byte; and the document's `run` is what `simctl run --output json` prints.
+#[test]
+fn the_sandbox_document_and_its_fixes_are_the_native_ones() {
+    let path = root().join("scenarios/misconfigured.yaml");
+    let p = name(&path);
+    let text = std::fs::read_to_string(&path).expect("read");
+    let jobs = [
+        json!({"fn": "sandbox", "name": p, "path": p}),
+        json!({"fn": "sandbox", "name": p, "path": p, "seed": "18446744073709551615", "mode": "nftables"}),
+        json!({"fn": "fixes", "name": p, "path": p, "traffic": "laptop-to-web", "index": 0}),
+        json!({"fn": "fixes", "name": p, "path": p, "seed": 7, "mode": "ipvs", "traffic": "laptop-to-api", "index": 0}),
+        json!({"fn": "sandbox", "name": "<stdin>", "text": "kind: Service\n["}),
+    ];
+    let results = wasm(&jobs);
+    let native = [
+        sim_web::sandbox_json(&p, &text, None, None),
+        sim_web::sandbox_json(&p, &text, Some(u64::MAX), Some("nftables")),
+        sim_web::fixes_json(&p, &text, None, None, "laptop-to-web", 0),
+        sim_web::fixes_json(&p, &text, Some(7), Some("ipvs"), "laptop-to-api", 0),
+        sim_web::sandbox_json("<stdin>", "kind: Service\n[", None, None),
+    ];
+    let mut failures = Vec::new();
+    for (i, (n, w)) in native.iter().zip(&results).enumerate() {
+        let n = n.as_ref().expect("native");
+        same_bytes(&format!("job {i} {}", jobs[i]), n, w, &mut failures);
+    }
+    verdict(&failures);
+
+    let doc: Value = serde_json::from_str(results[0].as_str().expect("a string")).expect("JSON");
+    let run = simctl(&["run", "-o", "json", &p], b"");
+    let run: Value = serde_json::from_str(&run.stdout).expect("simctl's JSON");
+    assert_eq!(doc["run"], run);
+    assert_eq!(doc["valid"], true);
+    assert_eq!(doc["explanations"].as_array().map(Vec::len), Some(2));
+    let fixes: Value = serde_json::from_str(results[2].as_str().expect("a string")).expect("JSON");
+    assert!(
+        fixes[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("targetPort: 80 ")),
+        "{fixes}"
+    );
+    let invalid: Value =
+        serde_json::from_str(results[4].as_str().expect("a string")).expect("JSON");
+    assert_eq!(invalid["valid"], false);
+    assert_eq!(invalid["run"], Value::Null);
 }

@@ -14,12 +14,31 @@
 //!   keep the Scenario's); `proxyMode` is `"iptables"`, `"ipvs"` or `"nftables"`
 //!   (`undefined`, `null` or `""` keep the Scenario's). A bad seed or mode throws an
 //!   `Error`; an invalid scenario does not throw: its diagnostics are in the document.
+//! - `sandbox(name, text, seed?, proxyMode?)` -> the page's document for one edit, as JSON
+//!   text: `{version, valid, check, run, lint, story, topology, explanations}`, where
+//!   `check` and `run` are the two documents above (`run` is `null` for an invalid input),
+//!   `lint` the findings of `simctl lint` (as its JSON lists them), `story` the text of
+//!   `simctl run`, `topology` `{places: [{id, kind, label, parent, ip, up, detail}],
+//!   links: [{from, to, kind}]}` (a place's `id` is the `place` the run's hops name), and
+//!   `explanations` those of `simctl explain --output json` (without fixes), each with the
+//!   cause's `file` and `line`. Seed and mode as for `run`. See [`sandbox_json`].
+//! - `fixes(name, text, seed, proxyMode, traffic, index)` -> the proven fixes of request
+//!   `index` (0-based) of traffic entry `traffic`, as `simctl explain` searches them:
+//!   `[{description, diff, edit: {startLine, removeLines, lines}, text}]`, `text` being the
+//!   whole input with the fix applied; `[]` when there is nothing to fix. `seed` and
+//!   `proxyMode` may be `undefined`. See [`fixes_json`].
 //! - `version()` -> simctl's version.
 //!
-//! `name` plays the part of the file name (diagnostics say `name:line:column`).
+//! `name` plays the part of the file name (diagnostics say `name:line:column`). A leading
+//! byte-order mark is dropped, as the command line drops it (the page never sends one;
+//! line numbers are those of the text without it).
+//!
+//! On wasm32, a panic (a bug: none is expected on any input) is written to
+//! `console.error` with its message (`console_error_panic_hook`, set when the module
+//! starts).
 //!
 //! The wasm-bindgen wrappers are thin; the functions they wrap ([`check_json`],
-//! [`run_json`]) are plain Rust, tested natively.
+//! [`run_json`], [`sandbox_json`], [`fixes_json`]) are plain Rust, tested natively.
 
 use sim_core::cluster::ProxyMode;
 use sim_core::engine::RunOptions;
@@ -27,6 +46,9 @@ use sim_core::manifest::{self, LoadOptions};
 use sim_core::output;
 use sim_core::source::Sources;
 use wasm_bindgen::prelude::*;
+
+mod sandbox;
+pub use sandbox::{fixes_json, sandbox_json};
 
 /// Load one text as simctl loads one file: a leading byte-order mark is dropped, so that
 /// columns match what the command line reports.
@@ -49,12 +71,7 @@ pub fn run_json(
     seed: Option<u64>,
     proxy_mode: Option<&str>,
 ) -> Result<String, String> {
-    let proxy_mode = match proxy_mode.filter(|m| !m.is_empty()) {
-        None => None,
-        Some(m) => Some(ProxyMode::parse(m).ok_or_else(|| {
-            format!("proxyMode {m:?} is not one of \"iptables\", \"ipvs\", \"nftables\"")
-        })?),
-    };
+    let proxy_mode = parse_mode(proxy_mode)?;
     let (sources, loaded) = load(name, text);
     let opts = RunOptions {
         seed,
@@ -64,6 +81,16 @@ pub fn run_json(
     Ok(output::pretty(&output::run_json(
         &sources, &loaded, &opts, false,
     )))
+}
+
+/// A `proxyMode` argument: empty or absent keeps the Scenario's.
+fn parse_mode(proxy_mode: Option<&str>) -> Result<Option<ProxyMode>, String> {
+    match proxy_mode.filter(|m| !m.is_empty()) {
+        None => Ok(None),
+        Some(m) => ProxyMode::parse(m).map(Some).ok_or_else(|| {
+            format!("proxyMode {m:?} is not one of \"iptables\", \"ipvs\", \"nftables\"")
+        }),
+    }
 }
 
 /// A seed written as text: digits only, as `--seed` takes it; empty means none.
@@ -122,6 +149,48 @@ pub fn run(
 ) -> Result<String, JsError> {
     let seed = seed_from_js(&seed).map_err(|e| JsError::new(&e))?;
     run_json(name, text, seed, proxy_mode.as_deref()).map_err(|e| JsError::new(&e))
+}
+
+/// `sandbox(name, text, seed?, proxyMode?)`: the page's document for one edit (see
+/// [`sandbox_json`]).
+#[wasm_bindgen(js_name = sandbox)]
+pub fn sandbox(
+    name: &str,
+    text: &str,
+    #[wasm_bindgen(unchecked_optional_param_type = "number | bigint | string | null")]
+    seed: JsValue,
+    #[wasm_bindgen(js_name = proxyMode, unchecked_optional_param_type = "string | null")]
+    proxy_mode: Option<String>,
+) -> Result<String, JsError> {
+    let seed = seed_from_js(&seed).map_err(|e| JsError::new(&e))?;
+    sandbox_json(name, text, seed, proxy_mode.as_deref()).map_err(|e| JsError::new(&e))
+}
+
+/// `fixes(name, text, seed, proxyMode, traffic, index)`: the proven fixes of one failed
+/// request (see [`fixes_json`]).
+#[wasm_bindgen(js_name = fixes)]
+pub fn fixes(
+    name: &str,
+    text: &str,
+    #[wasm_bindgen(unchecked_param_type = "number | bigint | string | null | undefined")]
+    seed: JsValue,
+    #[wasm_bindgen(js_name = proxyMode, unchecked_param_type = "string | null | undefined")]
+    proxy_mode: Option<String>,
+    traffic: &str,
+    index: u32,
+) -> Result<String, JsError> {
+    let seed = seed_from_js(&seed).map_err(|e| JsError::new(&e))?;
+    fixes_json(name, text, seed, proxy_mode.as_deref(), traffic, index)
+        .map_err(|e| JsError::new(&e))
+}
+
+/// Run when the module is instantiated: a panic (a bug: none is expected on any input) is
+/// reported by `console.error` with its message, not as a bare `unreachable`. wasm-bindgen
+/// also exports it as `start()`; calling it again does nothing.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
 }
 
 /// `version()`: the version of simctl this module was built from.
