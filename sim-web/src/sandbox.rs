@@ -28,8 +28,8 @@ use sim_core::trace::Place;
 
 use crate::{load, parse_mode};
 
-/// The page's document for one text: `{version, valid, check, run, lint, story, topology,
-/// explanations}` (see the crate's documentation). Errs only on a `proxy_mode` that is not
+/// The page's document for one text: `{version, valid, scenario, check, run, lint, story,
+/// topology, explanations}` (see the crate's documentation). Errs only on a `proxy_mode` that is not
 /// a mode.
 pub fn sandbox_json(
     name: &str,
@@ -48,10 +48,20 @@ pub fn sandbox_json(
     // The same value `output::run_json` gives: it is `simulate(..).to_json(..)`.
     let run_doc = sim.to_json(&sources, &loaded);
     let report = sim.report(&sources, &loaded);
+    // What the page shows above the editor (a lesson's title and description).
+    let scenario = loaded.scenario.as_ref().map_or(Value::Null, |s| {
+        json!({
+            "name": s.doc.metadata.name,
+            "title": s.doc.spec.title,
+            "description": s.doc.spec.description,
+            "seed": s.doc.spec.seed,
+        })
+    });
     let doc = match &report {
         None => json!({
             "version": env!("CARGO_PKG_VERSION"),
             "valid": false,
+            "scenario": scenario,
             "check": check,
             "run": Value::Null,
             "lint": [],
@@ -65,6 +75,7 @@ pub fn sandbox_json(
             json!({
                 "version": env!("CARGO_PKG_VERSION"),
                 "valid": true,
+                "scenario": scenario,
                 "check": check,
                 "run": run_doc,
                 "lint": found.diagnostics.iter().map(|d| d.to_json(&sources)).collect::<Vec<_>>(),
@@ -761,6 +772,22 @@ mod tests {
                 .all(|o| o == "refused")
         );
         assert_eq!(after["explanations"].as_array().expect("x").len(), 1);
+    }
+
+    #[test]
+    fn the_scenario_says_its_title_and_description_even_when_an_object_is_invalid() {
+        let d = doc(MISCONFIGURED);
+        assert_eq!(d["scenario"]["name"], "misconfigured");
+        assert!(
+            d["scenario"]["description"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty())
+        );
+        let bad = "apiVersion: simctl/v1alpha1\nkind: Scenario\nmetadata: {name: demo}\nspec:\n  title: '<b>t</b>'\n---\napiVersion: v1\nkind: Service\nmetadata: {name: '<b>'}\nspec: {ports: [{port: 80}]}\n";
+        let d = doc(bad);
+        assert_eq!(d["valid"], false);
+        assert_eq!(d["scenario"]["title"], "<b>t</b>");
+        assert_eq!(doc("")["scenario"], Value::Null);
     }
 
     #[test]

@@ -21,6 +21,15 @@ export interface Graph {
   clearPath(): void;
 }
 
+/// Long names (generated pod names, namespaces) shortened in the middle to fit a box; the
+/// whole name is in the place's tooltip and in the hop table.
+function shorten(label: string, max = 22): string {
+  return label
+    .split('\n')
+    .map((l) => (l.length <= max ? l : `${l.slice(0, max - 8)}…${l.slice(-7)}`))
+    .join('\n');
+}
+
 export function createGraph(container: HTMLElement): Graph {
   const cy = cytoscape({
     container,
@@ -72,7 +81,8 @@ export function createGraph(container: HTMLElement): Graph {
         style: { width: 1.2, 'line-color': '#d0d4db', 'curve-style': 'bezier' },
       },
       { selector: 'edge[kind = "endpoint"]', style: { 'line-style': 'dashed', 'line-color': '#9db3e6', 'target-arrow-shape': 'triangle', 'target-arrow-color': '#9db3e6', 'arrow-scale': 0.7 } },
-      { selector: 'edge[kind = "veth"]', style: { width: 1 } },
+      // A pod is drawn inside its node: the veth between them would be a loop.
+      { selector: 'edge[kind = "veth"]', style: { display: 'none' } },
       { selector: '.here', style: { 'border-width': 3.5, 'border-color': COLORS.accent, 'background-color': '#fff6d6' } },
       { selector: '.visited', style: { 'border-color': COLORS.accent } },
       { selector: 'node.service-hit', style: { 'border-width': 3, 'border-style': 'solid' } },
@@ -111,7 +121,7 @@ export function createGraph(container: HTMLElement): Graph {
         byParent.set(p.parent, list);
       }
     }
-    const COL = 170;
+    const COL = 190;
     const ROW = 58;
     const left = places.filter((p) => p.kind === 'client');
     const x0 = 0;
@@ -132,7 +142,7 @@ export function createGraph(container: HTMLElement): Graph {
       pods.forEach((p, j) => pos.set(p.id, { x, y: j * ROW }));
     });
     const services = places.filter((p) => p.kind === 'service');
-    const span = Math.max(nodes.length, 1) * COL;
+    const span = Math.max(nodes.length, 2) * COL;
     services.forEach((s, i) => {
       const perRow = Math.max(1, Math.floor(span / 140));
       const row = Math.floor(i / perRow);
@@ -162,7 +172,7 @@ export function createGraph(container: HTMLElement): Graph {
         data: {
           id: p.id,
           parent: p.kind === 'pod' && p.parent ? p.parent : undefined,
-          label: p.label,
+          label: shorten(p.label),
           kind: p.kind,
           down: !p.up,
           detail: p.detail.join('\n'),

@@ -292,6 +292,11 @@ function showExplanationIfDone(): void {
 }
 
 async function loadFixes(x: Explanation, box: HTMLElement, key: string): Promise<void> {
+  // The search simulates up to 64 candidate edits: wait until typing pauses, so that it
+  // never holds up the simulation of the next keystroke.
+  const gen = generation;
+  await new Promise((k) => window.setTimeout(k, 400));
+  if (gen !== generation || debounce !== null || fixesFor !== key) return;
   const text = editor.text();
   const r = await ask({ kind: 'fixes', text, seed: seedInput.value.trim(), mode: modeSelect.value, traffic: x.traffic, index: x.index });
   if (fixesFor !== key || editor.text() !== text) return;

@@ -105,7 +105,7 @@ export class Player {
       this.step = this.challenge ? 0 : 1;
       this.render(false);
     }
-    this.v.play.textContent = '⏸ Pause';
+    this.v.play.textContent = 'Pause';
     this.v.play.setAttribute('aria-pressed', 'true');
     const tick = () => {
       if (this.challenge && !this.answered.has(this.step)) {
@@ -122,7 +122,7 @@ export class Player {
   pause(): void {
     if (this.timer !== null) window.clearInterval(this.timer);
     this.timer = null;
-    this.v.play.textContent = '▶ Play';
+    this.v.play.textContent = 'Play';
     this.v.play.setAttribute('aria-pressed', 'false');
   }
 
@@ -218,15 +218,20 @@ export class Player {
       tr.append(h('td', { class: 'mono', text: micros(hop.at) }));
       tr.append(h('td', { text: hop.place }));
       tr.append(h('td', { class: FAILED.has(hop.action) ? 'outcome refused' : hop.action === 'deliver' ? 'outcome delivered' : undefined, text: hop.action }));
-      tr.append(h('td', { class: 'mono' }, tupleCell(hop.packet), ` ${hop.packet.protocol}`));
-      const nat = h('td', { class: 'mono nat' });
+      // The packet as it leaves this hop; a rewrite shows before ⇒ after instead.
+      const packet = h('td', { class: hop.nat ? 'mono nat' : 'mono' });
       if (hop.nat) {
         const n = hop.nat;
         const changed = { src: n.before.src !== n.after.src, dst: n.before.dst !== n.after.dst };
-        nat.append(h('strong', { text: `${n.kind} ` }), tupleCell(n.before, changed), h('br'), '⇒ ', tupleCell(n.after, changed));
+        packet.append(h('strong', { text: `${n.kind} ` }), tupleCell(n.before, changed), h('br'), '⇒ ', tupleCell(n.after, changed));
+      } else {
+        packet.append(tupleCell(hop.packet), ` ${hop.packet.protocol}`);
       }
-      tr.append(nat);
-      const detail = h('td', { text: hop.detail });
+      tr.append(packet);
+      body.append(tr);
+      // The hop's story on a row of its own, under it: the table stays narrow enough for
+      // the panel.
+      const detail = h('td', { colspan: 4, class: 'detail', text: hop.detail });
       const line = lineOf(hop.source?.at);
       if (line !== null) {
         const b = h('button', { type: 'button', class: 'src-link', title: `${hop.source?.field} at ${hop.source?.at}`, text: `line ${line}` });
@@ -236,8 +241,7 @@ export class Player {
       if (hop.rules?.length) {
         detail.title = hop.rules.map((r) => `${r.table} ${r.chain}: ${r.rule}`).join('\n');
       }
-      tr.append(detail);
-      body.append(tr);
+      body.append(h('tr', { class: i === this.step - 1 ? 'detail current' : 'detail' }, h('td'), detail));
     });
     body.lastElementChild?.scrollIntoView?.({ block: 'nearest' });
     this.v.onStep(hops, this.step, animate);

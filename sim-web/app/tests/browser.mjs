@@ -5,10 +5,9 @@
 // URL is the page as `simctl serve` serves it. Runs each test in a fresh page (one browser,
 // fresh profile, no network but the page's origin), writes a screenshot of each state under
 // SCREENSHOT_DIR, and prints one JSON line last: {"test": {"ok": bool, "error"?: str}, ...,
-// "timings": [...]}. tests/browser.rs runs it and turns each entry into a cargo test.
+// "lessonTimings": [...]}. tests/browser.rs runs it and turns each entry into a cargo test.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import lz from 'lz-string';
 
@@ -21,7 +20,8 @@ mkdirSync(shots, { recursive: true });
 const origin = new URL(url).origin;
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const profile = mkdtempSync(join(tmpdir(), 'simctl-chromium-'));
+// playwright-core's launch() gives Chromium a fresh, empty profile directory of its own
+// (it refuses --user-data-dir) and deletes it on close.
 
 function assert(cond, message) {
   if (!cond) throw new Error(message);
@@ -42,14 +42,16 @@ async function outcomeOf(page, traffic) {
   return (await flowButton(page, traffic)).getAttribute('data-outcome');
 }
 
-/// Replace the text of the editor's line `line` (1-based) by typing, as a learner would.
+/// Replace the text of the editor's line `line` (1-based), after its indentation, by
+/// typing, as a learner would.
 async function retypeLine(page, line, text) {
   await page.evaluate(() => document.querySelector('.cm-content').focus());
-  // Ctrl+Home, then down to the line, select it, type over it.
+  // Ctrl+Home, then down to the line; End, then Shift+Home selects the line's text after
+  // its indentation (CodeMirror's Home stops there); type over it.
   await page.keyboard.press('Control+Home');
   for (let i = 1; i < line; i++) await page.keyboard.press('ArrowDown');
-  await page.keyboard.press('Home');
-  await page.keyboard.press('Shift+End');
+  await page.keyboard.press('End');
+  await page.keyboard.press('Shift+Home');
   await page.keyboard.type(text);
 }
 
@@ -89,7 +91,7 @@ const tests = {
     // Fix it by typing, as a learner would.
     const line = Number((await page.locator('#goto-cause').textContent()).replace(/\D+/g, ''));
     const before = await runsNow(page);
-    await retypeLine(page, line, '      targetPort: 80');
+    await retypeLine(page, line, 'targetPort: 80');
     await runsAfter(page, before);
     await page.waitForFunction(() => document.querySelector('#flow-list button[data-traffic="laptop-to-web"]')?.getAttribute('data-outcome') === 'delivered');
     await (await flowButton(page, 'laptop-to-web')).click();
@@ -283,7 +285,7 @@ const tests = {
       const med = (key) => samples.map((s) => s[key]).sort((a, b) => a - b)[2];
       out.push({ lesson: id, totalMs: med('totalMs'), debounceMs: med('debounceMs'), simMs: med('simMs'), drawMs: med('drawMs') });
     }
-    report.timings = out;
+    report.lessonTimings = out;
   },
 };
 
@@ -298,7 +300,6 @@ const browser = await chromium.launch({
     '--disable-sync',
     '--no-first-run',
     '--disable-gpu',
-    `--user-data-dir=${profile}`,
   ],
 });
 try {
@@ -351,7 +352,6 @@ try {
   }
 } finally {
   await browser.close();
-  rmSync(profile, { recursive: true, force: true });
 }
 writeFileSync(join(shots, 'report.json'), JSON.stringify(report, null, 2));
 process.stdout.write(`${JSON.stringify(report)}\n`);
