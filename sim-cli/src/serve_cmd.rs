@@ -24,7 +24,7 @@ use clap::Args;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// The site to serve (`scripts/build-web.sh` builds its `pkg/`).
+    /// The site to serve (`scripts/build-web.sh` builds it).
     #[arg(value_name = "DIR", default_value = "sim-web/www")]
     dir: PathBuf,
     /// The port; 0 picks a free one.

@@ -60,10 +60,15 @@ let editAt: number | null = null;
 let debounce: number | null = null;
 let generation = 0;
 
+/// One edit's way to the screen: `debounceMs` waiting for typing to pause, `simMs` in the
+/// worker (check, simulate, explain, lint: `sandbox()`), `drawMs` from the answer to the
+/// next painted frame, `totalMs` from the keystroke to that frame (messaging included).
 interface Timing { lesson: string | null; debounceMs: number; simMs: number; drawMs: number; totalMs: number }
 const timings: Timing[] = [];
-// For the browser tests and the curious: how many runs were drawn, and how long each took.
-(window as unknown as { __simctl: unknown }).__simctl = { timings, runs: () => runs, doc: () => doc };
+const fixTimings: number[] = [];
+// For the browser tests and the curious: how many runs were drawn, how long each took, and
+// how long each search for proven fixes took in the worker.
+(window as unknown as { __simctl: unknown }).__simctl = { timings, fixTimings, runs: () => runs, doc: () => doc };
 
 function fail(message: string): void {
   status.textContent = message;
@@ -112,6 +117,8 @@ async function simulate(): Promise<Sandbox | null> {
   const t0 = performance.now();
   const next = JSON.parse(r.json) as Sandbox;
   draw(next);
+  // Redrawn means painted: the graph's canvas is drawn on the next animation frame.
+  await new Promise<void>((k) => requestAnimationFrame(() => k()));
   const drawn = performance.now();
   runs++;
   document.body.dataset.runs = String(runs);
@@ -191,16 +198,14 @@ function drawFlows(d: Sandbox): void {
   const flows = d.run?.flows ?? [];
   const groups: { key: string; first: Flow; count: number }[] = [];
   for (const f of flows) {
-    const key = [f.traffic, f.outcome, f.reason ?? '', f.backend?.pod ?? f.backend?.ip ?? ''].join('\u0000');
+    const key = [f.traffic, f.outcome, f.reason ?? '', backendOf(f)].join('\u0000');
     const g = groups.find((x) => x.key === key);
     if (g) g.count++;
     else groups.push({ key, first: f, count: 1 });
   }
-  let keep: Flow | null = null;
   for (const g of groups) {
     const f = g.first;
-    const isSel = selected !== null && selected.traffic === f.traffic && flows.some((x) => x.traffic === selected!.traffic && x.index === selected!.index && x.outcome === f.outcome && (x.backend?.pod ?? x.backend?.ip ?? '') === (f.backend?.pod ?? f.backend?.ip ?? ''));
-    const b = h('button', { type: 'button', class: f.outcome, 'aria-pressed': isSel ? 'true' : 'false', 'data-traffic': f.traffic, 'data-outcome': f.outcome },
+    const b = h('button', { type: 'button', class: f.outcome, 'aria-pressed': 'false', 'data-traffic': f.traffic, 'data-outcome': f.outcome, 'data-backend': backendOf(f) },
       h('span', { text: f.traffic }),
       h('span', { class: `outcome ${f.outcome}`, text: f.outcome }),
       f.reason ? h('span', { text: `(${f.reason})` }) : null,
@@ -209,7 +214,6 @@ function drawFlows(d: Sandbox): void {
     );
     b.addEventListener('click', () => choose(f));
     list.append(h('li', {}, b));
-    if (isSel && !keep) keep = f;
   }
   if (!flows.length) {
     list.append(h('li', { text: d.run ? 'No flows: the scenario sends no traffic.' : 'Fix the errors to simulate.' }));
@@ -217,7 +221,7 @@ function drawFlows(d: Sandbox): void {
   // Keep the chosen flow across edits when it still exists; otherwise choose the first
   // failed one (the one a learner came for), or the first.
   const again = selected ? flows.find((f) => f.traffic === selected!.traffic && f.index === selected!.index) : undefined;
-  const pick = again ?? keep ?? flows.find((f) => f.outcome !== 'delivered') ?? flows[0];
+  const pick = again ?? flows.find((f) => f.outcome !== 'delivered') ?? flows[0];
   if (pick) choose(pick, again !== undefined ? player.step : undefined);
   else {
     $('player').hidden = true;
@@ -236,9 +240,19 @@ function choose(f: Flow, step?: number): void {
   player.load(f, step === undefined ? undefined : Math.min(step, f.hops.length));
 }
 
+function backendOf(f: Flow): string {
+  return f.backend?.pod ?? f.backend?.ip ?? '';
+}
+
 function findFlowButton(f: Flow): Element | null {
   for (const b of $('flow-list').querySelectorAll('button')) {
-    if (b.getAttribute('data-traffic') === f.traffic && b.getAttribute('data-outcome') === f.outcome) return b;
+    if (
+      b.getAttribute('data-traffic') === f.traffic &&
+      b.getAttribute('data-outcome') === f.outcome &&
+      b.getAttribute('data-backend') === backendOf(f)
+    ) {
+      return b;
+    }
   }
   return null;
 }
@@ -304,6 +318,7 @@ async function loadFixes(x: Explanation, box: HTMLElement, key: string): Promise
     box.replaceChildren(h('p', { text: r.kind === 'error' ? r.message : '' }));
     return;
   }
+  fixTimings.push(r.ms);
   const fixes = JSON.parse(r.json) as Fix[];
   box.replaceChildren();
   if (!fixes.length) {

@@ -101,12 +101,13 @@ const tests = {
   },
 
   // A proven fix applied with one click.
-  async apply_fix(page) {
+  async apply_fix(page, report) {
     await page.goto(url);
     await runsAfter(page, 0);
     await (await flowButton(page, 'laptop-to-api')).click();
     await page.click('#step-last');
     await page.waitForSelector('#fixes .apply-fix');
+    report.fixSearchMs = await page.evaluate(() => window.__simctl.fixTimings.at(-1));
     const before = await runsNow(page);
     await page.locator('#fixes .apply-fix').first().click();
     await runsAfter(page, before);
