@@ -230,7 +230,7 @@ fn topology_json(run: &RunResult) -> Value {
                 .map(move |ip| (service_name(&s.namespace, &s.name), ip.to_string()))
         })
         .collect();
-    let externals = external_addresses(c);
+    let externals = sim_core::export::dot::external_addresses(c);
     let shown = |p: &Place| match p {
         Place::LoadBalancer => !lb_ips.is_empty() || visited.contains(p),
         Place::External => !externals.is_empty() || visited.contains(p),
@@ -522,20 +522,6 @@ fn pod_place(c: &Cluster, p: PodId, pod: &SimPod) -> PlaceDoc {
         up: pod.alive(),
         detail,
     }
-}
-
-/// Addresses of given endpoints that no pod or node has (as the DOT picture finds them).
-fn external_addresses(c: &Cluster) -> Vec<String> {
-    let mut out: Vec<String> = c
-        .given_endpoints
-        .iter()
-        .flat_map(|g| g.addresses.iter().map(|a| a.0))
-        .filter(|ip| c.pod_by_ip(*ip).is_none() && c.node_by_ip(*ip).is_none())
-        .map(|ip| ip.to_string())
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 #[cfg(test)]

@@ -244,8 +244,9 @@ pub fn topology(cluster: &Cluster) -> String {
     out
 }
 
-/// Addresses of given endpoints that no pod or node has (hosts outside the cluster).
-fn external_addresses(cluster: &Cluster) -> Vec<String> {
+/// Addresses of given endpoints that no pod or node has (hosts outside the cluster),
+/// sorted; the browser's topology draws the same ones.
+pub fn external_addresses(cluster: &Cluster) -> Vec<String> {
     let mut out: Vec<String> = cluster
         .given_endpoints
         .iter()
