@@ -625,24 +625,31 @@ mod tests {
         );
     }
 
-    #[test]
-    fn every_scenario_of_the_repository_is_drawable() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut files = Vec::new();
-        for dir in ["scenarios", "tests/scenarios"] {
-            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+    /// Every `*.yaml` below `dir`, sorted.
+    fn yaml_below(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
                 continue;
             };
             for e in entries.flatten() {
                 let p = e.path();
-                if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-                    files.push(p);
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                    out.push(p);
                 }
             }
         }
-        files.sort();
-        assert!(files.len() >= 10, "found {} scenarios", files.len());
-        for f in &files {
+        out.sort();
+        out
+    }
+
+    /// The sandbox over every file: never a panic, always JSON, and when valid, drawable.
+    fn all_drawable(files: &[std::path::PathBuf]) -> usize {
+        let mut valid = 0;
+        for f in files {
             let text = std::fs::read_to_string(f).expect("read");
             let what = f.display().to_string();
             let d: Value =
@@ -650,6 +657,50 @@ mod tests {
                     .expect("json");
             if d["valid"] == true {
                 assert_drawable(&what, &d);
+                valid += 1;
+            }
+        }
+        valid
+    }
+
+    #[test]
+    fn every_scenario_of_the_repository_is_drawable() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = yaml_below(&root.join("scenarios"));
+        files.extend(yaml_below(&root.join("tests/scenarios")));
+        // Lessons, exercises, solutions, mistakes, misconfigured, behaviour scenarios.
+        assert!(files.len() >= 60, "found {} scenarios", files.len());
+        assert!(all_drawable(&files) >= 50);
+    }
+
+    #[test]
+    fn every_manifest_of_the_corpus_is_drawable() {
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+        let files = yaml_below(&corpus);
+        assert!(
+            files.len() >= 150,
+            "{} holds {} manifests: the corpus beside the checkout is needed",
+            corpus.display(),
+            files.len()
+        );
+        // 143 of the 150 are valid (tests/check.rs says which 7 are not and why).
+        assert!(all_drawable(&files) >= 143);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Whatever a learner types: one line of misconfigured.yaml replaced by arbitrary
+        /// text gives a JSON document, never a panic.
+        #[test]
+        fn an_edited_line_never_breaks_the_sandbox(line in 0usize..120, text in ".{0,40}") {
+            let mut lines: Vec<&str> = MISCONFIGURED.lines().collect();
+            let at = line % lines.len();
+            lines[at] = &text;
+            let edited = lines.join("\n");
+            let out = sandbox_json(NAME, &edited, None, None).expect("sandbox");
+            let d: Value = serde_json::from_str(&out).expect("json");
+            if d["valid"] == true {
+                assert_drawable(NAME, &d);
             }
         }
     }
