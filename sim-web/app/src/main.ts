@@ -150,7 +150,19 @@ function draw(d: Sandbox): void {
   doc = d;
   status.classList.remove('bad');
   const diags = allDiagnostics(d);
-  editor.showDiagnostics([...diags, ...d.lint]);
+  // A failed flow is marked at the line that caused it, as a diagnostic would be.
+  const causes: Diagnostic[] = d.explanations
+    .filter((x) => x.line !== null)
+    .map((x) => ({
+      severity: 'warning',
+      code: x.reason,
+      message: `${x.traffic} is ${x.outcome}: ${x.fix}`,
+      field: x.cause?.field ?? null,
+      file: x.file,
+      line: x.line,
+      column: 1,
+    }));
+  editor.showDiagnostics([...diags, ...causes, ...d.lint]);
   drawProblems(diags);
   drawScenarioInfo(d);
   graph.draw(d);
