@@ -35,10 +35,14 @@ function ask(req: Ask): Promise<Response> {
   const id = nextId++;
   return new Promise((resolve) => {
     waiting.set(id, (r) => {
-      // A panic leaves a WebAssembly instance unusable: start a fresh one.
+      // A panic leaves a WebAssembly instance unusable: start a fresh one, and answer what
+      // the old one still owed.
       if (r.kind === 'error' && /unreachable|RuntimeError|panicked/.test(r.message)) {
+        const owed = [...waiting];
+        waiting.clear();
         worker.terminate();
         startWorker();
+        for (const [id, k] of owed) k({ id, kind: 'error', message: 'the simulator restarted' });
       }
       resolve(r);
     });
