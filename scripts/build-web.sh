@@ -81,6 +81,11 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         exit 1
     fi
 fi
+# Vite 8 needs Node.js 20.19 or later (Debian 12's own nodejs package is 18): say so plainly.
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+    say "Node.js $(node --version) is too old for the page's build (Vite 8): install Node.js 20.19 or later" >&2
+    exit 1
+fi
 app=sim-web/app
 if [ ! -d "$app/node_modules" ] || [ "$app/package-lock.json" -nt "$app/node_modules/.package-lock.json" ]; then
     say "installing the page's npm packages (npm ci)"
