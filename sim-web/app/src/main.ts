@@ -169,7 +169,10 @@ function draw(d: Sandbox): void {
   editor.showDiagnostics([...diags, ...causes, ...d.lint]);
   drawProblems(diags);
   drawScenarioInfo(d);
-  graph.draw(d);
+  // While the YAML is invalid the last good picture stays, faded, instead of vanishing at
+  // every half-typed line.
+  if (d.run) graph.draw(d);
+  $('graph').classList.toggle('stale', !d.run);
   drawFlows(d);
   drawExpectations(d);
   drawLint(d);

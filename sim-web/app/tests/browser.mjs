@@ -90,7 +90,13 @@ const tests = {
     await page.screenshot({ path: join(shots, '03-misconfigured-explained.png') });
     // Fix it by typing, as a learner would.
     const line = Number((await page.locator('#goto-cause').textContent()).replace(/\D+/g, ''));
-    const before = await runsNow(page);
+    // Half-typed YAML: the picture stays, faded, and comes back when the YAML is valid.
+    let before = await runsNow(page);
+    await retypeLine(page, line, 'targetPort: [');
+    before = await runsAfter(page, before);
+    assert((await page.locator('body').getAttribute('data-valid')) === 'false', 'half-typed YAML is not invalid');
+    assert(await page.locator('#graph.stale').count() === 1, 'the last picture is not kept, faded');
+    assert(Number(await page.locator('#graph').getAttribute('data-places')) >= 5, 'the last picture is gone');
     await retypeLine(page, line, 'targetPort: 80');
     await runsAfter(page, before);
     await page.waitForFunction(() => document.querySelector('#flow-list button[data-traffic="laptop-to-web"]')?.getAttribute('data-outcome') === 'delivered');
