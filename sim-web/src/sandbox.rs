@@ -625,27 +625,6 @@ mod tests {
         );
     }
 
-    /// Every `*.yaml` below `dir`, sorted.
-    fn yaml_below(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-        let mut out = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-                    out.push(p);
-                }
-            }
-        }
-        out.sort();
-        out
-    }
-
     /// The sandbox over every file: never a panic, always JSON, and when valid, drawable.
     fn all_drawable(files: &[std::path::PathBuf]) -> usize {
         let mut valid = 0;
@@ -665,9 +644,9 @@ mod tests {
 
     #[test]
     fn every_scenario_of_the_repository_is_drawable() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut files = yaml_below(&root.join("scenarios"));
-        files.extend(yaml_below(&root.join("tests/scenarios")));
+        let root = simctl_e2e::root();
+        let mut files = simctl_e2e::yaml_files(&root.join("scenarios"));
+        files.extend(simctl_e2e::yaml_files(&root.join("tests/scenarios")));
         // Lessons, exercises, solutions, mistakes, misconfigured, behaviour scenarios.
         assert!(files.len() >= 60, "found {} scenarios", files.len());
         assert!(all_drawable(&files) >= 50);
@@ -675,8 +654,8 @@ mod tests {
 
     #[test]
     fn every_manifest_of_the_corpus_is_drawable() {
-        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-        let files = yaml_below(&corpus);
+        let corpus = simctl_e2e::corpus_dir();
+        let files = simctl_e2e::yaml_files(&corpus);
         assert!(
             files.len() >= 150,
             "{} holds {} manifests: the corpus beside the checkout is needed",

@@ -12,7 +12,7 @@ use crate::engine::traffic::{Sender, Target};
 use crate::engine::{RunOptions, RunResult, TraceLevel};
 use crate::manifest::{self, LoadOptions, Loaded};
 use crate::source::{SourceId, Sources};
-use crate::trace::{Action, Backend, Flow, Outcome, Place, Reason};
+use crate::trace::{Backend, Flow, Outcome, Reason};
 use crate::yaml::{Node, Value as Y};
 
 use super::edit::{self, LineEdit, find, insert_after, replace_bytes, replace_scalar};
@@ -755,27 +755,18 @@ impl<'a> Gen<'a> {
 
     fn policy(&mut self, f: &Flow) {
         let c = self.cluster();
-        let Some(hop) = f
-            .story_hops()
-            .iter()
-            .find(|h| h.action == Action::PolicyDrop)
-            .cloned()
-        else {
+        let Some(drop) = super::PolicyDrop::of(f) else {
             return;
         };
-        let Place::Pod(pod) = hop.place else { return };
-        let ingress = hop
-            .cause
-            .as_ref()
-            .is_some_and(|c| c.field == "spec.ingress");
-        let dir = if ingress { "ingress" } else { "egress" };
-        let peer_ip = if ingress {
-            hop.tuple.src.ip
-        } else {
-            hop.tuple.dst.ip
-        };
-        let port = hop.tuple.dst.port;
-        let proto = hop.tuple.protocol;
+        let super::PolicyDrop {
+            pod,
+            ingress,
+            dir,
+            peer_ip,
+            port,
+            proto,
+            ..
+        } = drop;
         let Some(p) = c.pods.get(pod).cloned() else {
             return;
         };
@@ -797,9 +788,7 @@ impl<'a> Gen<'a> {
         let isolating: Vec<crate::cluster::SimPolicy> = c
             .policies
             .iter()
-            .filter(|pol| {
-                pol.alive && pol.namespace == p.namespace && hop.detail.contains(&pol.name)
-            })
+            .filter(|pol| drop.by(pol, &p.namespace))
             .cloned()
             .collect();
         let peers_key = if ingress { "from" } else { "to" };

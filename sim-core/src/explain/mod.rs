@@ -22,7 +22,7 @@ use crate::cluster::{Cluster, Origin, PodId, Readiness, TargetPort};
 use crate::engine::report::Report;
 use crate::engine::traffic::Target;
 use crate::engine::{fmt_ns, place_name};
-use crate::trace::{Action, Backend, Flow, Outcome, Place, Reason};
+use crate::trace::{Action, Backend, Flow, Hop, Outcome, Place, Reason};
 
 /// An object's field and where it is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -753,28 +753,69 @@ fn no_endpoints(report: &Report, f: &Flow, x: &mut Explanation) {
     };
 }
 
+/// What a flow's NetworkPolicy drop says, read off its `policy-drop` hop: the pod whose
+/// policies dropped it, the direction, the peer's address, the port and protocol. The
+/// explanation and the fix search both start from it.
+pub(crate) struct PolicyDrop<'f> {
+    pub hop: &'f Hop,
+    pub pod: PodId,
+    pub ingress: bool,
+    /// `"ingress"` or `"egress"`, as the policy's fields are called.
+    pub dir: &'static str,
+    pub peer_ip: std::net::Ipv4Addr,
+    pub port: u16,
+    pub proto: crate::net::Protocol,
+}
+
+impl<'f> PolicyDrop<'f> {
+    pub fn of(f: &'f Flow) -> Option<PolicyDrop<'f>> {
+        let hop = f
+            .story_hops()
+            .iter()
+            .find(|h| h.action == Action::PolicyDrop)?;
+        let Place::Pod(pod) = hop.place else {
+            return None;
+        };
+        let ingress = hop
+            .cause
+            .as_ref()
+            .is_some_and(|c| c.field == "spec.ingress");
+        Some(PolicyDrop {
+            hop,
+            pod,
+            ingress,
+            dir: if ingress { "ingress" } else { "egress" },
+            peer_ip: if ingress {
+                hop.tuple.src.ip
+            } else {
+                hop.tuple.dst.ip
+            },
+            port: hop.tuple.dst.port,
+            proto: hop.tuple.protocol,
+        })
+    }
+
+    /// Whether `pol` is one of the policies that dropped it: alive, in the pod's
+    /// namespace `ns`, and named by the hop.
+    pub fn by(&self, pol: &crate::cluster::SimPolicy, ns: &str) -> bool {
+        pol.alive && pol.namespace == ns && self.hop.detail.contains(&pol.name)
+    }
+}
+
 fn policy_denied(report: &Report, f: &Flow, x: &mut Explanation) {
     let c = &report.run.cluster;
-    let Some(hop) = f
-        .story_hops()
-        .iter()
-        .find(|h| h.action == Action::PolicyDrop)
-    else {
+    let Some(drop) = PolicyDrop::of(f) else {
         return;
     };
-    let Place::Pod(pod) = hop.place else { return };
-    let ingress = hop
-        .cause
-        .as_ref()
-        .is_some_and(|c| c.field == "spec.ingress");
-    let dir = if ingress { "ingress" } else { "egress" };
-    let peer_ip = if ingress {
-        hop.tuple.src.ip
-    } else {
-        hop.tuple.dst.ip
-    };
-    let port = hop.tuple.dst.port;
-    let proto = hop.tuple.protocol;
+    let PolicyDrop {
+        pod,
+        ingress,
+        dir,
+        peer_ip,
+        port,
+        proto,
+        ..
+    } = drop;
     let peer = match c.pod_by_ip(peer_ip) {
         Some(q) => {
             let q = &c.pods[q];
@@ -798,8 +839,7 @@ fn policy_denied(report: &Report, f: &Flow, x: &mut Explanation) {
     let selecting: Vec<&crate::cluster::SimPolicy> = c
         .policies
         .iter()
-        .filter(|pol| pol.alive && pol.namespace == p.namespace)
-        .filter(|pol| hop.detail.contains(&pol.name))
+        .filter(|pol| drop.by(pol, &p.namespace))
         .collect();
     for pol in &selecting {
         let rules = if ingress {
