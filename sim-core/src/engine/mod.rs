@@ -1165,22 +1165,9 @@ impl Engine {
         // Egress NetworkPolicy of the sending pod, against the translated destination.
         if let (Arrival::LocalPod(Some(p)), Some(sp)) = (arrival, w.sender_pod)
             && p == sp
+            && let Some(end) = self.policy_hop(p, Direction::Egress, w)
         {
-            let peer = Peer {
-                ip: w.tuple.dst.ip,
-                pod: self.cluster.pod_by_ip(w.tuple.dst.ip),
-            };
-            let verdict = policy::check(
-                &self.cluster,
-                p,
-                Direction::Egress,
-                peer,
-                w.tuple.dst.port,
-                w.tuple.protocol,
-            );
-            if let Some(end) = self.policy_hop(p, Direction::Egress, &verdict, w) {
-                return Err(end);
-            }
+            return Err(end);
         }
         // Routing.
         let dst = w.tuple.dst.ip;
@@ -1330,14 +1317,26 @@ impl Engine {
         End::failed(Outcome::Refused, Reason::NoListener)
     }
 
-    /// Record a policy verdict; `Some(end)` when it drops the packet.
-    fn policy_hop(
-        &self,
-        pod: PodId,
-        direction: Direction,
-        verdict: &policy::PolicyVerdict,
-        w: &mut Walk,
-    ) -> Option<End> {
+    /// NetworkPolicy for `pod` in `direction` on the packet as it is now (the peer is its
+    /// source for ingress, its destination for egress): record the verdict as a hop;
+    /// `Some(end)` when it drops the packet.
+    fn policy_hop(&self, pod: PodId, direction: Direction, w: &mut Walk) -> Option<End> {
+        let peer_ip = match direction {
+            Direction::Ingress => w.tuple.src.ip,
+            Direction::Egress => w.tuple.dst.ip,
+        };
+        let peer = Peer {
+            ip: peer_ip,
+            pod: self.cluster.pod_by_ip(peer_ip),
+        };
+        let verdict = policy::check(
+            &self.cluster,
+            pod,
+            direction,
+            peer,
+            w.tuple.dst.port,
+            w.tuple.protocol,
+        );
         if verdict.isolating.is_empty() {
             return None;
         }
@@ -1404,19 +1403,7 @@ impl Engine {
 
     /// The packet reaches a pod: ingress policy, then a socket.
     fn at_pod(&mut self, p: PodId, w: &mut Walk) -> End {
-        let peer = Peer {
-            ip: w.tuple.src.ip,
-            pod: self.cluster.pod_by_ip(w.tuple.src.ip),
-        };
-        let verdict = policy::check(
-            &self.cluster,
-            p,
-            Direction::Ingress,
-            peer,
-            w.tuple.dst.port,
-            w.tuple.protocol,
-        );
-        if let Some(end) = self.policy_hop(p, Direction::Ingress, &verdict, w) {
+        if let Some(end) = self.policy_hop(p, Direction::Ingress, w) {
             return end;
         }
         let pod = &self.cluster.pods[p];
