@@ -16,8 +16,7 @@ use crate::trace::{Reason, RuleStep};
 use super::index::{Index, PortEntry};
 use super::names::{iptables_probability_text, iptables_probability_u32};
 use super::{
-    Dynamic, Entrance, Hit, Packet, ProxyAction, ProxyDecision, affinity_key, dnat, ep_str, lookup,
-    step,
+    Dynamic, Entrance, Packet, ProxyAction, ProxyDecision, affinity_key, dnat, ep_str, lookup, step,
 };
 
 const NAT: &str = "iptables nat";
@@ -44,16 +43,9 @@ pub(crate) fn process(
     pkt: &Packet<'_>,
     rng: &mut dyn RngCore,
 ) -> ProxyDecision {
-    let Some(hit) = lookup(index, pkt, ProxyMode::Iptables) else {
+    let Some((e, entrance)) = lookup(index, pkt, ProxyMode::Iptables) else {
         // No rule of KUBE-SERVICES matches: an unknown port of a ClusterIP is routed
         // like any address (and nothing answers there).
-        return ProxyDecision::not_matched();
-    };
-    let (id, entrance) = match hit {
-        Hit::Vip(id, entrance) => (id, entrance),
-        Hit::NodePort(id) => (id, Entrance::NodePort),
-    };
-    let Some(e) = index.entries.get(id) else {
         return ProxyDecision::not_matched();
     };
     let mut steps = Vec::new();

@@ -23,7 +23,7 @@ use crate::trace::{Reason, RuleStep};
 
 use super::index::{Index, PortEntry};
 use super::{
-    Dynamic, Entrance, Hit, Packet, ProxyAction, ProxyDecision, VirtualServer, affinity_key, dnat,
+    Dynamic, Entrance, Packet, ProxyAction, ProxyDecision, VirtualServer, affinity_key, dnat,
     ep_str, lookup, step,
 };
 
@@ -44,7 +44,7 @@ pub(crate) fn process(
 ) -> ProxyDecision {
     let _ = rng; // ipvs schedulers are deterministic
     let t = pkt.input.tuple;
-    let Some(hit) = lookup(index, pkt, ProxyMode::Ipvs) else {
+    let Some((e, entrance)) = lookup(index, pkt, ProxyMode::Ipvs) else {
         // A kube-ipvs0 address on a port no virtual server has: KUBE-IPVS-FILTER.
         if let Some(&svc) = index.ipvs_bound.get(&t.dst.ip) {
             let _ = svc;
@@ -58,13 +58,6 @@ pub(crate) fn process(
                 )],
             };
         }
-        return ProxyDecision::not_matched();
-    };
-    let (id, entrance) = match hit {
-        Hit::Vip(id, entrance) => (id, entrance),
-        Hit::NodePort(id) => (id, Entrance::NodePort),
-    };
-    let Some(e) = index.entries.get(id) else {
         return ProxyDecision::not_matched();
     };
     let mut steps = Vec::new();

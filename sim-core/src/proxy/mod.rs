@@ -271,12 +271,6 @@ impl Packet<'_> {
     }
 }
 
-/// The result of looking a packet's destination up in the index.
-pub(crate) enum Hit {
-    Vip(usize, Entrance),
-    NodePort(usize),
-}
-
 impl ProxyState {
     pub fn new(cluster: &Cluster) -> ProxyState {
         let mut s = ProxyState::default();
@@ -353,14 +347,25 @@ impl ProxyState {
 }
 
 /// Look the destination up: a Service VIP first (KUBE-SERVICES / `@service-ips` /
-/// ipvs virtual servers), then the NodePorts (the last rule of KUBE-SERVICES).
-pub(crate) fn lookup(index: &Index, pkt: &Packet<'_>, mode: ProxyMode) -> Option<Hit> {
+/// ipvs virtual servers), then the NodePorts (the last rule of KUBE-SERVICES). The Service
+/// port it reaches, and how it entered.
+pub(crate) fn lookup<'i>(
+    index: &'i Index,
+    pkt: &Packet<'_>,
+    mode: ProxyMode,
+) -> Option<(&'i PortEntry, Entrance)> {
     let t = &pkt.input.tuple;
-    if let Some(&(id, entrance)) = index.vips.get(&(t.dst.ip, t.dst.port, t.protocol)) {
-        return Some(Hit::Vip(id, entrance));
-    }
-    let &id = index.node_ports.get(&(t.dst.port, t.protocol))?;
-    pkt.nodeport_address(mode).then_some(Hit::NodePort(id))
+    let (id, entrance) = match index.vips.get(&(t.dst.ip, t.dst.port, t.protocol)) {
+        Some(&hit) => hit,
+        None => {
+            let &id = index.node_ports.get(&(t.dst.port, t.protocol))?;
+            if !pkt.nodeport_address(mode) {
+                return None;
+            }
+            (id, Entrance::NodePort)
+        }
+    };
+    Some((index.entries.get(id)?, entrance))
 }
 
 /// pkg/proxy/healthcheck/service_health.go: the server kube-proxy runs for each

@@ -18,8 +18,7 @@ use crate::trace::{Reason, RuleStep};
 
 use super::index::{Index, PortEntry};
 use super::{
-    Dynamic, Entrance, Hit, Packet, ProxyAction, ProxyDecision, affinity_key, dnat, ep_str, lookup,
-    step,
+    Dynamic, Entrance, Packet, ProxyAction, ProxyDecision, affinity_key, dnat, ep_str, lookup, step,
 };
 
 const TABLE: &str = "nftables kube-proxy";
@@ -41,15 +40,8 @@ pub(crate) fn process(
     rng: &mut dyn RngCore,
 ) -> ProxyDecision {
     let t = pkt.input.tuple;
-    let Some(hit) = lookup(index, pkt, ProxyMode::Nftables) else {
+    let Some((e, entrance)) = lookup(index, pkt, ProxyMode::Nftables) else {
         return cluster_ips_check(index, pkt);
-    };
-    let (id, entrance) = match hit {
-        Hit::Vip(id, entrance) => (id, entrance),
-        Hit::NodePort(id) => (id, Entrance::NodePort),
-    };
-    let Some(e) = index.entries.get(id) else {
-        return ProxyDecision::not_matched();
     };
     let mut steps = Vec::new();
     let p = e.proto();
