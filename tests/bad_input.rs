@@ -94,8 +94,9 @@ fn every_bad_input_class_exits_2_with_a_diagnostic_and_no_panic() {
         match result {
             Err(_) => failures.push(format!("{class}: panicked")),
             Ok(out) => {
-                if out.code != 2 || !out.stdout.contains(phrase) {
-                    let head: String = out.stdout.chars().take(1500).collect();
+                // Diagnostics go to stderr; stdout keeps the closing tally.
+                if out.code != 2 || !out.stderr.contains(phrase) {
+                    let head: String = out.stderr.chars().take(1500).collect();
                     failures.push(format!(
                         "{class}: exit {} (want 2), output lacks {phrase:?}:\n{head}",
                         out.code
@@ -112,10 +113,14 @@ fn a_missing_file_is_a_diagnostic() {
     let out = simctl(&["check", "/nonexistent/simctl/file.yaml"], b"");
     assert_eq!(out.code, 2);
     assert!(
-        out.stdout
+        out.stderr
             .contains("error[Unreadable]: cannot read /nonexistent/simctl/file.yaml"),
         "{}",
-        out.stdout
+        out.stderr
+    );
+    assert_eq!(
+        out.stdout,
+        "checked 0 files: no valid objects; 1 error, 0 warnings, 0 notes\n"
     );
 }
 

@@ -54,7 +54,7 @@ fn serve() -> String {
         let mut err = io::sink();
         let env = sim_cli::Env {
             no_color: true,
-            stdout_is_terminal: false,
+            ..sim_cli::Env::default()
         };
         let args = ["simctl", "serve", dir.as_str(), "--port", "0"];
         sim_cli::run(args.to_vec(), &mut io::empty(), &mut out, &mut err, &env)

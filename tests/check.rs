@@ -173,29 +173,29 @@ fn corpus_is_handled_as_kubernetes_would() {
 fn unknown_field_points_at_the_line_and_suggests_container_port() {
     let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: web\n      image: nginx\n      ports:\n        - Port: 8080\n";
     let out = simctl(&["check", "-"], pod.as_bytes());
-    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
-        out.stdout
+        out.stderr
             .contains("spec.containers[0].ports[0].Port: unknown field"),
         "{}",
-        out.stdout
+        out.stderr
     );
-    assert!(out.stdout.contains("--> <stdin>:10:11"), "{}", out.stdout);
+    assert!(out.stderr.contains("--> <stdin>:10:11"), "{}", out.stderr);
     assert!(
-        out.stdout
+        out.stderr
             .contains("10 |         - Port: 8080\n   |           ^^^^ unknown field"),
         "{}",
-        out.stdout
+        out.stderr
     );
     assert!(
-        out.stdout.contains("did you mean `containerPort`?"),
+        out.stderr.contains("did you mean `containerPort`?"),
         "{}",
-        out.stdout
+        out.stderr
     );
     assert!(
-        out.stdout.contains("10 |         - containerPort: 8080"),
+        out.stderr.contains("10 |         - containerPort: 8080"),
         "{}",
-        out.stdout
+        out.stderr
     );
 }
 
@@ -203,25 +203,25 @@ fn unknown_field_points_at_the_line_and_suggests_container_port() {
 fn node_port_out_of_range_has_the_api_server_message() {
     let svc = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  type: NodePort\n  selector:\n    app: web\n  ports:\n    - port: 80\n      nodePort: 80\n";
     let out = simctl(&["check", "-"], svc.as_bytes());
-    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
-        out.stdout.contains("The Service \"web\" is invalid: spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. The range of valid ports is 30000-32767"),
+        out.stderr.contains("The Service \"web\" is invalid: spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. The range of valid ports is 30000-32767"),
         "{}",
-        out.stdout
+        out.stderr
     );
-    assert!(out.stdout.contains("--> <stdin>:11:17"), "{}", out.stdout);
+    assert!(out.stderr.contains("--> <stdin>:11:17"), "{}", out.stderr);
 }
 
 #[test]
 fn node_port_range_follows_the_scenario() {
     let text = "apiVersion: simctl/v1alpha1\nkind: Scenario\nmetadata: {name: s}\nspec:\n  cluster:\n    serviceNodePortRange: 20000-20100\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  type: NodePort\n  ports:\n    - port: 80\n      nodePort: 30080\n";
     let out = simctl(&["check", "-"], text.as_bytes());
-    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
-        out.stdout
+        out.stderr
             .contains("The range of valid ports is 20000-20100"),
         "{}",
-        out.stdout
+        out.stderr
     );
 }
 
@@ -266,7 +266,10 @@ fn not_simulated_kinds_are_noted_once_and_skipped() {
 fn no_color_means_no_escape_codes_and_always_means_some() {
     let bad = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 0}]}\n";
     let plain = simctl(&["check", "-"], bad.as_bytes());
-    assert!(!plain.stdout.contains('\u{1b}'));
+    assert!(plain.stderr.contains("error["), "{}", plain.stderr);
+    assert!(!plain.stderr.contains('\u{1b}'));
     let colored = simctl(&["check", "--color", "always", "-"], bad.as_bytes());
-    assert!(colored.stdout.contains('\u{1b}'));
+    assert!(colored.stderr.contains('\u{1b}'));
+    // The results stay plain either way.
+    assert!(!colored.stdout.contains('\u{1b}'));
 }

@@ -48,7 +48,7 @@ fn simctl_here(args: &[&str], stdin: &[u8]) -> Outcome {
     let mut err = Vec::new();
     let env = sim_cli::Env {
         no_color: true,
-        stdout_is_terminal: false,
+        ..sim_cli::Env::default()
     };
     let code = sim_cli::run(full, &mut input, &mut out, &mut err, &env);
     Outcome {

@@ -155,15 +155,16 @@ fn lint_reports_each_code_with_its_place() {
 
     let text = simctl(&["lint", &f], b"");
     assert_eq!(text.code, 0, "advice is not an error:\n{}", text.stdout);
+    // The advice, like every diagnostic, on stderr; the tally on stdout.
     assert!(
-        text.stdout.contains(
+        text.stderr.contains(
             "note[NumericTargetPortWhereNamed]: Service web sends to targetPort 8080 by number, but its pods name that port `http`"
         ),
         "{}",
-        text.stdout
+        text.stderr
     );
-    assert!(text.stdout.contains("--> "), "{}", text.stdout);
-    assert!(text.stdout.contains("lint.yaml:37:19"), "{}", text.stdout);
+    assert!(text.stderr.contains("--> "), "{}", text.stderr);
+    assert!(text.stderr.contains("lint.yaml:37:19"), "{}", text.stderr);
     assert!(
         text.stdout
             .contains("lint: 4 warnings, 5 notes (3 silenced)"),

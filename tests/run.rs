@@ -230,10 +230,16 @@ fn invalid_input_is_not_simulated() {
     let out = simctl(&["run", "-"], b"apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {type: NodePort, ports: [{port: 80, nodePort: 80}]}\n");
     assert_eq!(out.code, 2);
     assert!(
-        out.stdout.contains("nothing was simulated"),
+        out.stderr.contains("nothing was simulated"),
         "{}",
-        out.stdout
+        out.stderr
     );
+    assert!(
+        out.stderr.contains("error[FieldValueInvalid]"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("error["), "{}", out.stdout);
 }
 
 proptest! {

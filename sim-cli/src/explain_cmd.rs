@@ -2,7 +2,6 @@
 //! failed traffic entry, with the one-field edits proven (by re-simulation) to fix it.
 
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
 
 use clap::Args;
 use sim_core::cluster::ProxyMode;
@@ -10,13 +9,12 @@ use sim_core::diag::{self, Diagnostic, Severity};
 use sim_core::engine;
 use sim_core::explain::{self, fix};
 
-use super::{Common, EXIT_INVALID, EXIT_OK, Env, Output, ProxyModeArg, color, load};
+use super::{Common, EXIT_INVALID, EXIT_OK, Env, Inputs, Output, ProxyModeArg, color, load};
 
 #[derive(Args, Debug)]
 pub(crate) struct ExplainArgs {
-    /// YAML files or directories (every *.yaml / *.yml inside, sorted); `-` reads stdin.
-    #[arg(required = true, value_name = "FILE")]
-    files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) inputs: Inputs,
     /// Explain only this traffic entry.
     #[arg(long, value_name = "NAME")]
     traffic: Option<String>,
@@ -40,9 +38,10 @@ pub(crate) fn run(
     args: &ExplainArgs,
     stdin: &mut dyn Read,
     out: &mut dyn Write,
+    err: &mut dyn Write,
     env: &Env,
 ) -> io::Result<i32> {
-    let (sources, loaded) = load(&args.files, stdin);
+    let (sources, loaded) = load(&args.inputs, stdin)?;
     let keep = |d: &&Diagnostic| !args.common.quiet || d.severity == Severity::Error;
     if loaded.has_errors() {
         let shown: Vec<Diagnostic> = loaded.diagnostics.iter().filter(keep).cloned().collect();
@@ -56,8 +55,8 @@ pub(crate) fn run(
                 writeln!(out)?;
             }
             Output::Text => {
-                out.write_all(diag::render(&shown, &sources, color(&args.common, env)).as_bytes())?;
-                writeln!(out, "the input is invalid: nothing was simulated")?;
+                err.write_all(diag::render(&shown, &sources, color(&args.common, env)).as_bytes())?;
+                writeln!(err, "the input is invalid: nothing was simulated")?;
             }
         }
         return Ok(EXIT_INVALID);
@@ -77,7 +76,7 @@ pub(crate) fn run(
     {
         let names: Vec<&str> = result.traffic.iter().map(|t| t.name.as_str()).collect();
         writeln!(
-            out,
+            err,
             "simctl: no traffic entry is called {name:?}; there are: {}",
             names.join(", ")
         )?;
@@ -129,7 +128,7 @@ pub(crate) fn run(
             writeln!(out)?;
         }
         Output::Text => {
-            out.write_all(diag::render(&shown, &sources, color(&args.common, env)).as_bytes())?;
+            err.write_all(diag::render(&shown, &sources, color(&args.common, env)).as_bytes())?;
             if items.is_empty() {
                 writeln!(out, "every flow was delivered: nothing to explain")?;
             }

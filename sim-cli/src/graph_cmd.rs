@@ -2,18 +2,16 @@
 //! [`sim_core::export::dot`]).
 
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
 
 use clap::Args;
 use sim_core::diag::{self, Diagnostic, Severity};
 
-use super::{EXIT_INVALID, EXIT_OK, ProxyModeArg, load, summary};
+use super::{EXIT_INVALID, EXIT_OK, Inputs, ProxyModeArg, load, summary};
 
 #[derive(Args, Debug)]
 pub(crate) struct GraphArgs {
-    /// YAML files or directories (every *.yaml / *.yml inside, sorted); `-` reads stdin.
-    #[arg(required = true, value_name = "FILE")]
-    files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) inputs: Inputs,
     /// Graphviz DOT (the only format, and the default).
     #[arg(long)]
     dot: bool,
@@ -32,7 +30,7 @@ pub(crate) fn graph_cmd(
     err: &mut dyn Write,
 ) -> io::Result<i32> {
     let _ = args.dot;
-    let (sources, loaded) = load(&args.files, stdin);
+    let (sources, loaded) = load(&args.inputs, stdin)?;
     if loaded.has_errors() {
         // The picture goes to stdout; the problems to stderr, so a pipe into `dot`
         // does not get them.
@@ -44,6 +42,7 @@ pub(crate) fn graph_cmd(
             .collect();
         err.write_all(diag::render(&shown, &sources, false).as_bytes())?;
         writeln!(err, "{}", summary(&sources, &loaded))?;
+        writeln!(err, "the input is invalid: nothing was drawn")?;
         return Ok(EXIT_INVALID);
     }
     let cluster = sim_core::cluster::build(

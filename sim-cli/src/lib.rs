@@ -16,8 +16,11 @@ use sim_core::manifest::{self, LoadOptions, Loaded};
 use sim_core::output::{self, Verdict};
 use sim_core::source::Sources;
 
+use input::Inputs;
+
 mod explain_cmd;
 mod graph_cmd;
+mod input;
 mod lint_cmd;
 mod reach_cmd;
 mod serve_cmd;
@@ -27,8 +30,11 @@ mod test_cmd;
 pub const EXIT_OK: i32 = 0;
 /// Exit code: an expectation failed.
 pub const EXIT_EXPECTATION_FAILED: i32 = 1;
-/// Exit code: the input is invalid, or the command line is.
+/// Exit code: the input is invalid, or the command line is, or the results could not be
+/// written.
 pub const EXIT_INVALID: i32 = 2;
+/// Exit code: standard output was closed before the results were all written.
+pub const EXIT_BROKEN_PIPE: i32 = 141;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -73,11 +79,26 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
 }
 
+impl Command {
+    /// The input arguments of a command that reads manifests.
+    fn inputs_mut(&mut self) -> Option<&mut Inputs> {
+        match self {
+            Command::Check(a) => Some(&mut a.inputs),
+            Command::Run(a) => Some(&mut a.inputs),
+            Command::Reach(a) => Some(&mut a.inputs),
+            Command::Lint(a) => Some(&mut a.inputs),
+            Command::Graph(a) => Some(&mut a.inputs),
+            Command::Test(a) => Some(&mut a.inputs),
+            Command::Explain(a) => Some(&mut a.inputs),
+            Command::Serve(_) => None,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 struct RunArgs {
-    /// YAML files or directories (every *.yaml / *.yml inside, sorted); `-` reads stdin.
-    #[arg(required = true, value_name = "FILE")]
-    files: Vec<PathBuf>,
+    #[command(flatten)]
+    inputs: Inputs,
     /// The RNG seed, over the Scenario's `seed` (same seed, same bytes out).
     #[arg(long)]
     seed: Option<u64>,
@@ -124,9 +145,8 @@ impl ProxyModeArg {
 
 #[derive(Args, Debug)]
 struct CheckArgs {
-    /// YAML files or directories (every *.yaml / *.yml inside, sorted); `-` reads stdin.
-    #[arg(required = true, value_name = "FILE")]
-    files: Vec<PathBuf>,
+    #[command(flatten)]
+    inputs: Inputs,
     #[command(flatten)]
     common: Common,
 }
@@ -157,25 +177,54 @@ enum ColorChoice {
     Never,
 }
 
-/// What the command sees of its process: environment and whether stdout is a terminal.
+/// What the command sees of its process: the colour settings of its environment and
+/// whether its streams are terminals.
 #[derive(Clone, Debug, Default)]
 pub struct Env {
-    /// `NO_COLOR` set to a non-empty value (https://no-color.org).
+    /// `NO_COLOR` set to a non-empty value (https://no-color.org): no colour, whatever else.
     pub no_color: bool,
+    /// `CLICOLOR_FORCE` set and not `0` (https://bixense.com/clicolors): colour even when
+    /// not writing to a terminal.
+    pub clicolor_force: bool,
+    /// `CLICOLOR=0`: no colour.
+    pub clicolor_off: bool,
+    /// `TERM=dumb` (or no `TERM`): the terminal shows no colour.
+    pub term_dumb: bool,
     pub stdout_is_terminal: bool,
+    pub stderr_is_terminal: bool,
 }
 
 impl Env {
-    /// The real process environment.
+    /// The real process environment (read through anstyle-query, as clap's own colour is).
     pub fn from_process() -> Env {
         Env {
-            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            no_color: anstyle_query::no_color(),
+            clicolor_force: anstyle_query::clicolor_force(),
+            clicolor_off: anstyle_query::clicolor() == Some(false),
+            term_dumb: !anstyle_query::term_supports_color(),
             stdout_is_terminal: io::stdout().is_terminal(),
+            stderr_is_terminal: io::stderr().is_terminal(),
+        }
+    }
+
+    /// Whether `--color auto` colours a stream: NO_COLOR wins, then CLICOLOR_FORCE, then
+    /// CLICOLOR=0 and TERM=dumb, then whether the stream is a terminal (anstream's order).
+    fn auto_color(&self, terminal: bool) -> bool {
+        if self.no_color {
+            false
+        } else if self.clicolor_force {
+            true
+        } else {
+            terminal && !self.clicolor_off && !self.term_dumb
         }
     }
 }
 
 /// Run `simctl` with `args` (the first is the program name). Returns the exit code.
+///
+/// Results go to `out`, diagnostics and errors to `err`. `out` is flushed before
+/// returning: an error writing the results (a full disk) is reported on `err` with exit
+/// status 2; a closed pipe (`simctl run x | head`) is not reported, the reader left.
 pub fn run<I, T>(
     args: I,
     stdin: &mut dyn Read,
@@ -187,7 +236,12 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let mut out = Results {
+        inner: out,
+        failed: false,
+    };
+    let out: &mut Results = &mut out;
+    let mut cli = match parse(args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -198,150 +252,118 @@ where
             let text = e.render().to_string();
             let sink: &mut dyn Write = if e.use_stderr() { err } else { out };
             let _ = sink.write_all(text.as_bytes());
-            return code;
+            return finish(Ok(code), out, err);
         }
     };
-    let result = match cli.command {
-        Command::Check(args) => check(&args, stdin, out, env),
-        Command::Run(args) => run_cmd(&args, stdin, out, env),
-        Command::Reach(args) => reach_cmd::reach_cmd(&args, stdin, out, env),
-        Command::Lint(args) => lint_cmd::lint_cmd(&args, stdin, out, env),
-        Command::Graph(args) => graph_cmd::graph_cmd(&args, stdin, out, err),
-        Command::Test(args) => test_cmd::test(&args, stdin, out),
-        Command::Explain(args) => explain_cmd::run(&args, stdin, out, env),
-        Command::Serve(args) => serve_cmd::serve(&args, out, err),
+    let result = match &mut cli.command {
+        Command::Check(args) => check(args, stdin, out, err, env),
+        Command::Run(args) => run_cmd(args, stdin, out, err, env),
+        Command::Reach(args) => reach_cmd::reach_cmd(args, stdin, out, err, env),
+        Command::Lint(args) => lint_cmd::lint_cmd(args, stdin, out, err, env),
+        Command::Graph(args) => graph_cmd::graph_cmd(args, stdin, out, err),
+        Command::Test(args) => test_cmd::test(args, stdin, out, err, env),
+        Command::Explain(args) => explain_cmd::run(args, stdin, out, err, env),
+        Command::Serve(args) => serve_cmd::serve(args, out, err),
     };
+    finish(result, out, err)
+}
+
+/// Parse the command line, then put the input paths in command-line order.
+fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let Some((_, sub)) = matches.subcommand()
+        && let Some(inputs) = cli.command.inputs_mut()
+    {
+        inputs.order(sub);
+    }
+    Ok(cli)
+}
+
+/// Standard output, remembering whether a write to it failed (to say so).
+struct Results<'a> {
+    inner: &'a mut dyn Write,
+    failed: bool,
+}
+
+impl Write for Results<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.failed |= r.is_err();
+        r
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        let r = self.inner.flush();
+        self.failed |= r.is_err();
+        r
+    }
+}
+
+/// Flush the results and turn a write error into a message and exit status 2.
+fn finish(result: io::Result<i32>, out: &mut Results, err: &mut dyn Write) -> i32 {
+    let result = result.and_then(|code| match out.flush() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(code),
+        flushed => flushed.map(|()| code),
+    });
     match result {
         Ok(code) => code,
+        // The reader left before the end (`| head`): as a shell reports a process that
+        // SIGPIPE ended, 128 + 13.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_BROKEN_PIPE,
+        Err(e) if out.failed => {
+            let _ = writeln!(
+                err,
+                "simctl: cannot write the results to standard output: {e}"
+            );
+            let _ = err.flush();
+            EXIT_INVALID
+        }
         Err(e) => {
             let _ = writeln!(err, "simctl: {e}");
+            let _ = err.flush();
             EXIT_INVALID
         }
     }
 }
 
+/// Whether diagnostics (on stderr) are coloured.
 fn color(common: &Common, env: &Env) -> bool {
     match common.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => env.stdout_is_terminal && !env.no_color,
+        ColorChoice::Auto => env.auto_color(env.stderr_is_terminal),
     }
 }
 
-/// Read every input into [`Sources`]; problems reading become diagnostics.
-fn read_inputs(
-    files: &[PathBuf],
-    stdin: &mut dyn Read,
-    limit: usize,
-) -> (Sources, Vec<Diagnostic>) {
-    let mut sources = Sources::new();
-    let mut diags = Vec::new();
-    for path in expand(files, &mut diags) {
-        let name = path.display().to_string();
-        let bytes = if name == "-" {
-            read_limited(stdin, limit)
-        } else {
-            match std::fs::File::open(&path) {
-                Ok(mut f) => read_limited(&mut f, limit),
-                Err(e) => Err(e),
-            }
-        };
-        let name = if name == "-" {
-            "<stdin>".to_string()
-        } else {
-            name
-        };
-        match bytes {
-            Ok(b) => match String::from_utf8(b) {
-                // A BOM is legal at the start of YAML; drop it so columns stay right.
-                Ok(text) => {
-                    let text = text
-                        .strip_prefix('\u{feff}')
-                        .map(str::to_string)
-                        .unwrap_or(text);
-                    sources.add(name, text);
-                }
-                Err(e) => {
-                    let id = sources.add(name.clone(), String::new());
-                    diags.push(manifest::unreadable(
-                        Some(id),
-                        &name,
-                        &format!(
-                            "not UTF-8 text (invalid byte at offset {})",
-                            e.utf8_error().valid_up_to()
-                        ),
-                    ));
-                }
-            },
-            Err(e) => diags.push(manifest::unreadable(None, &name, &e.to_string())),
-        }
-    }
-    (sources, diags)
-}
-
-/// Read at most `limit + 1` bytes, so an oversized input is detected without reading it all.
-fn read_limited(r: &mut dyn Read, limit: usize) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    r.take(limit as u64 + 1).read_to_end(&mut buf)?;
-    Ok(buf)
-}
-
-/// Directories become the YAML files inside them, sorted by path, recursively.
-fn expand(files: &[PathBuf], diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for f in files {
-        if f.is_dir() {
-            let mut found = Vec::new();
-            walk_dir(f, &mut found, 0);
-            found.sort();
-            if found.is_empty() {
-                diags.push(manifest::unreadable(
-                    None,
-                    &f.display().to_string(),
-                    "no *.yaml or *.yml files in this directory",
-                ));
-            }
-            out.extend(found);
-        } else {
-            out.push(f.clone());
-        }
-    }
-    out
-}
-
-fn walk_dir(dir: &Path, found: &mut Vec<PathBuf>, depth: usize) {
-    if depth > 16 {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk_dir(&p, found, depth + 1);
-        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-            found.push(p);
-        }
-    }
-}
-
-fn load(files: &[PathBuf], stdin: &mut dyn Read) -> (Sources, Loaded) {
+/// Read the inputs and load them as one stream.
+fn load(inputs: &Inputs, stdin: &mut dyn Read) -> io::Result<(Sources, Loaded)> {
     let opts = LoadOptions::default();
-    let (sources, mut read_diags) = read_inputs(files, stdin, opts.limits.max_file_bytes);
-    let mut loaded = manifest::load(&sources, &opts);
+    let read = input::read(
+        &inputs.paths(),
+        inputs.recursive,
+        stdin,
+        opts.limits.max_file_bytes,
+    )?;
+    let mut read_diags = read.diagnostics;
+    let mut loaded = manifest::load(&read.sources, &opts);
     read_diags.append(&mut loaded.diagnostics);
     loaded.diagnostics = read_diags;
-    (sources, loaded)
+    Ok((read.sources, loaded))
 }
 
 fn check(
     args: &CheckArgs,
     stdin: &mut dyn Read,
     out: &mut dyn Write,
+    err: &mut dyn Write,
     env: &Env,
 ) -> io::Result<i32> {
-    let (sources, loaded) = load(&args.files, stdin);
+    let (sources, loaded) = load(&args.inputs, stdin)?;
     let shown: Vec<Diagnostic> = loaded
         .diagnostics
         .iter()
@@ -359,7 +381,7 @@ fn check(
             out.write_all(output::pretty(&doc).as_bytes())?;
         }
         Output::Text => {
-            out.write_all(diag::render(&shown, &sources, color(&args.common, env)).as_bytes())?;
+            err.write_all(diag::render(&shown, &sources, color(&args.common, env)).as_bytes())?;
             writeln!(out, "{}", summary(&sources, &loaded))?;
         }
     }
@@ -414,9 +436,10 @@ fn run_cmd(
     args: &RunArgs,
     stdin: &mut dyn Read,
     out: &mut dyn Write,
+    err: &mut dyn Write,
     env: &Env,
 ) -> io::Result<i32> {
-    let (sources, loaded) = load(&args.files, stdin);
+    let (sources, loaded) = load(&args.inputs, stdin)?;
     let opts = engine::RunOptions {
         seed: args.seed,
         proxy_mode: args.proxy_mode.map(ProxyModeArg::mode),
@@ -427,8 +450,7 @@ fn run_cmd(
     };
     let sim = output::simulate(&loaded, &opts, args.common.quiet);
     if let (Some(path), Some(run)) = (&args.pcap, &sim.run) {
-        std::fs::write(path, sim_core::export::pcap::capture(run))
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        write_file(path, &sim_core::export::pcap::capture(run))?;
     }
     match args.common.output {
         Output::Json => {
@@ -436,7 +458,7 @@ fn run_cmd(
         }
         Output::Text => {
             let color = color(&args.common, env);
-            out.write_all(diag::render(&sim.diagnostics, &sources, color).as_bytes())?;
+            err.write_all(diag::render(&sim.diagnostics, &sources, color).as_bytes())?;
             match (sim.report(&sources, &loaded), &sim.run) {
                 (Some(_), Some(run)) if args.mermaid => {
                     out.write_all(sim_core::export::mermaid::sequences(run).as_bytes())?
@@ -444,7 +466,7 @@ fn run_cmd(
                 (Some(report), _) => out.write_all(report.story().as_bytes())?,
                 (None, _) => {
                     writeln!(out, "{}", summary(&sources, &loaded))?;
-                    writeln!(out, "the input is invalid: nothing was simulated")?;
+                    writeln!(err, "the input is invalid: nothing was simulated")?;
                 }
             }
         }
@@ -454,4 +476,10 @@ fn run_cmd(
         Verdict::ExpectationFailed => EXIT_EXPECTATION_FAILED,
         Verdict::Invalid => EXIT_INVALID,
     })
+}
+
+/// Write a file the user asked for (a capture, a report), naming it in the error.
+fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    std::fs::write(path, bytes)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }

@@ -1,19 +1,17 @@
 //! `simctl lint FILE...`: advice from good practice (see [`sim_core::lint`]).
 
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
 
 use clap::Args;
 use sim_core::diag::{self, Diagnostic, Severity};
 use sim_core::lint;
 
-use super::{Common, EXIT_INVALID, EXIT_OK, Output, color, load, summary};
+use super::{Common, EXIT_INVALID, EXIT_OK, Inputs, Output, color, load, summary};
 
 #[derive(Args, Debug)]
 pub(crate) struct LintArgs {
-    /// YAML files or directories (every *.yaml / *.yml inside, sorted); `-` reads stdin.
-    #[arg(required = true, value_name = "FILE")]
-    files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) inputs: Inputs,
     /// Do not report this code (repeat it, or give a comma-separated list).
     #[arg(long, value_name = "CODE", value_delimiter = ',')]
     allow: Vec<String>,
@@ -25,9 +23,10 @@ pub(crate) fn lint_cmd(
     args: &LintArgs,
     stdin: &mut dyn Read,
     out: &mut dyn Write,
+    err: &mut dyn Write,
     env: &super::Env,
 ) -> io::Result<i32> {
-    let (sources, loaded) = load(&args.files, stdin);
+    let (sources, loaded) = load(&args.inputs, stdin)?;
     let keep = |d: &&Diagnostic| !args.common.quiet || d.severity == Severity::Error;
     if loaded.has_errors() {
         let shown: Vec<Diagnostic> = loaded.diagnostics.iter().filter(keep).cloned().collect();
@@ -41,10 +40,10 @@ pub(crate) fn lint_cmd(
                 writeln!(out)?;
             }
             Output::Text => {
-                out.write_all(diag::render(&shown, &sources, color(&args.common, env)).as_bytes())?;
+                err.write_all(diag::render(&shown, &sources, color(&args.common, env)).as_bytes())?;
                 writeln!(out, "{}", summary(&sources, &loaded))?;
                 writeln!(
-                    out,
+                    err,
                     "the input is invalid: fix the errors before asking for advice"
                 )?;
             }
@@ -74,10 +73,10 @@ pub(crate) fn lint_cmd(
             writeln!(out)?;
         }
         Output::Text => {
-            out.write_all(diag::render(&shown, &sources, color(&args.common, env)).as_bytes())?;
+            err.write_all(diag::render(&shown, &sources, color(&args.common, env)).as_bytes())?;
             for u in &unknown {
                 writeln!(
-                    out,
+                    err,
                     "note: --allow {u}: no lint has this code (codes: {})",
                     lint::CODES
                         .iter()

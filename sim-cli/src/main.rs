@@ -1,6 +1,6 @@
 //! The `simctl` binary: the process around [`sim_cli::run`].
 
-use std::io::{self, Write};
+use std::io;
 
 /// The YAML parser recurses once per nesting level; at the depth limit an unoptimised
 /// build needs a few MiB of stack, more than a default thread has. Run on a thread with room.
@@ -13,16 +13,14 @@ fn main() {
         .spawn(|| {
             let env = sim_cli::Env::from_process();
             let mut out = io::BufWriter::new(io::stdout().lock());
-            let code = sim_cli::run(
+            // `run` flushes `out` and reports a failure to write it (a full disk).
+            sim_cli::run(
                 std::env::args_os(),
                 &mut io::stdin().lock(),
                 &mut out,
                 &mut io::stderr(),
                 &env,
-            );
-            // A closed pipe (`simctl check x | head`) is not an error worth a panic.
-            let _ = out.flush();
-            code
+            )
         });
     let code = match worker.map(|w| w.join()) {
         Ok(Ok(code)) => code,

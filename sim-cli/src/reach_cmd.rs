@@ -1,19 +1,17 @@
 //! `simctl reach FILE...`: who can reach what (see [`sim_core::reach`]).
 
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
 
 use clap::Args;
 use sim_core::diag::{self, Diagnostic, Severity};
 use sim_core::reach;
 
-use super::{Common, EXIT_INVALID, EXIT_OK, Output, ProxyModeArg, color, load, summary};
+use super::{Common, EXIT_INVALID, EXIT_OK, Inputs, Output, ProxyModeArg, color, load, summary};
 
 #[derive(Args, Debug)]
 pub(crate) struct ReachArgs {
-    /// YAML files or directories (every *.yaml / *.yml inside, sorted); `-` reads stdin.
-    #[arg(required = true, value_name = "FILE")]
-    files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) inputs: Inputs,
     /// The RNG seed, over the Scenario's `seed`.
     #[arg(long)]
     seed: Option<u64>,
@@ -28,9 +26,10 @@ pub(crate) fn reach_cmd(
     args: &ReachArgs,
     stdin: &mut dyn Read,
     out: &mut dyn Write,
+    err: &mut dyn Write,
     env: &super::Env,
 ) -> io::Result<i32> {
-    let (sources, loaded) = load(&args.files, stdin);
+    let (sources, loaded) = load(&args.inputs, stdin)?;
     let shown: Vec<Diagnostic> = loaded
         .diagnostics
         .iter()
@@ -48,9 +47,9 @@ pub(crate) fn reach_cmd(
                 writeln!(out)?;
             }
             Output::Text => {
-                out.write_all(diag::render(&shown, &sources, color(&args.common, env)).as_bytes())?;
+                err.write_all(diag::render(&shown, &sources, color(&args.common, env)).as_bytes())?;
                 writeln!(out, "{}", summary(&sources, &loaded))?;
-                writeln!(out, "the input is invalid: nothing was simulated")?;
+                writeln!(err, "the input is invalid: nothing was simulated")?;
             }
         }
         return Ok(EXIT_INVALID);
@@ -87,7 +86,7 @@ pub(crate) fn reach_cmd(
                     .filter(|d| !args.common.quiet || d.severity == Severity::Error)
                     .cloned(),
             );
-            out.write_all(diag::render(&all, &sources, color(&args.common, env)).as_bytes())?;
+            err.write_all(diag::render(&all, &sources, color(&args.common, env)).as_bytes())?;
             out.write_all(m.to_text(&sources, &loaded).as_bytes())?;
         }
     }

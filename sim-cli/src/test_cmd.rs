@@ -16,14 +16,14 @@ use sim_core::manifest::Loaded;
 use sim_core::scenario::Expectation;
 use sim_core::source::Sources;
 
-use super::{EXIT_EXPECTATION_FAILED, EXIT_INVALID, EXIT_OK, ProxyModeArg};
+use super::{EXIT_EXPECTATION_FAILED, EXIT_INVALID, EXIT_OK, Inputs, ProxyModeArg};
 
 #[derive(Args, Debug)]
 pub(crate) struct TestArgs {
-    /// Scenario files or directories (every *.yaml / *.yml inside, sorted). Each file is
-    /// one scenario; files without expectations are skipped.
-    #[arg(required = true, value_name = "PATH")]
-    paths: Vec<PathBuf>,
+    /// Scenario files or directories: each file is one scenario; files without
+    /// expectations are skipped.
+    #[command(flatten)]
+    pub(crate) inputs: Inputs,
     /// Also write a JUnit XML report here (one testsuite per scenario file, one
     /// testcase per expectation).
     #[arg(long, value_name = "FILE")]
@@ -64,9 +64,20 @@ struct FileResult {
     verdict: Verdict,
 }
 
-pub(crate) fn test(args: &TestArgs, stdin: &mut dyn Read, out: &mut dyn Write) -> io::Result<i32> {
+pub(crate) fn test(
+    args: &TestArgs,
+    stdin: &mut dyn Read,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    env: &super::Env,
+) -> io::Result<i32> {
+    let _ = env;
     let mut expand_diags = Vec::new();
-    let files = super::expand(&args.paths, &mut expand_diags);
+    let files = super::input::expand(
+        &args.inputs.paths(),
+        args.inputs.recursive,
+        &mut expand_diags,
+    )?;
     let mut results = Vec::new();
     // A directory with no YAML in it is a mistake in the command line: say so as an
     // invalid input, not as "0 tests".
@@ -89,10 +100,17 @@ pub(crate) fn test(args: &TestArgs, stdin: &mut dyn Read, out: &mut dyn Write) -
         trace: engine::TraceLevel::Summary,
     };
     for file in &files {
-        let (sources, loaded) = super::load(std::slice::from_ref(file), stdin);
+        let one = Inputs {
+            ordered: vec![match file {
+                super::input::Item::Stdin => PathBuf::from("-"),
+                super::input::Item::File(p) => p.clone(),
+            }],
+            ..args.inputs.clone()
+        };
+        let (sources, loaded) = super::load(&one, stdin)?;
         let name = match sources.iter().next() {
             Some((id, _)) => sources.name(id).to_string(),
-            None => file.display().to_string(),
+            None => one.ordered[0].display().to_string(),
         };
         let verdict = judge(&sources, &loaded, &opts);
         results.push(FileResult {
@@ -104,9 +122,10 @@ pub(crate) fn test(args: &TestArgs, stdin: &mut dyn Read, out: &mut dyn Write) -
     let (mut passed, mut failed, mut invalid, mut judged) = (0usize, 0usize, 0usize, 0usize);
     for r in &results {
         match &r.verdict {
-            Verdict::Invalid { first, .. } => {
+            Verdict::Invalid { first, detail } => {
                 invalid += 1;
                 failed += 1;
+                err.write_all(detail.as_bytes())?;
                 writeln!(out, "ERROR {} {first}", r.file)?;
             }
             Verdict::Skipped => writeln!(out, "SKIP {} (no expectations)", r.file)?,
