@@ -649,11 +649,7 @@ pub fn add_given_endpoints(cluster: &mut Cluster, obj: &LoadedObject, origin: Or
                 .collect();
             let mut addresses = Vec::new();
             for e in &es.endpoints {
-                let c = e.conditions.as_ref();
-                // discovery/v1: a nil ready is to be read as ready; a nil serving as ready.
-                let ready = c.and_then(|c| c.ready).unwrap_or(true);
-                let serving = c.and_then(|c| c.serving).unwrap_or(ready);
-                let terminating = c.and_then(|c| c.terminating).unwrap_or(false);
+                let (ready, serving, terminating) = slice_conditions(e.conditions.as_ref());
                 for a in &e.addresses {
                     if let Ok(ip) = a.parse::<Ipv4Addr>() {
                         addresses.push((ip, ready, serving, terminating, e.node_name.clone()));
@@ -687,13 +683,20 @@ pub fn add_given_endpoints(cluster: &mut Cluster, obj: &LoadedObject, origin: Or
                     })
                     .collect();
                 let mut addresses = Vec::new();
+                // The EndpointSlice mirroring controller copies an Endpoints object into
+                // slices setting only `ready` (`addressToEndpoint` in
+                // pkg/controller/endpointslicemirroring/utils.go): kube-proxy then reads a
+                // not-ready address as serving and not terminating, which is no endpoint
+                // it sends to, not even as a fallback.
                 for (list, ready) in [
                     (&subset.addresses, true),
                     (&subset.not_ready_addresses, false),
                 ] {
                     for a in list.iter().flatten() {
                         if let Ok(ip) = a.ip.parse::<Ipv4Addr>() {
-                            addresses.push((ip, ready, ready, false, a.node_name.clone()));
+                            let (ready, serving, terminating) =
+                                read_conditions(Some(ready), None, None);
+                            addresses.push((ip, ready, serving, terminating, a.node_name.clone()));
                         }
                     }
                 }
@@ -708,6 +711,36 @@ pub fn add_given_endpoints(cluster: &mut Cluster, obj: &LoadedObject, origin: Or
         }
         _ => {}
     }
+}
+
+/// An EndpointSlice endpoint's conditions as kube-proxy reads them: (ready, serving,
+/// terminating).
+fn slice_conditions(
+    c: Option<&k8s_openapi::api::discovery::v1::EndpointConditions>,
+) -> (bool, bool, bool) {
+    read_conditions(
+        c.and_then(|c| c.ready),
+        c.and_then(|c| c.serving),
+        c.and_then(|c| c.terminating),
+    )
+}
+
+/// `pkg/proxy/endpointslicecache.go` (`addEndpoints`): a nil `ready` is ready, a nil
+/// `serving` is serving, a nil `terminating` is not terminating, as the discovery/v1 API
+/// documents ("a nil value should be interpreted as true" for the first two). `serving`
+/// does not follow `ready`: an endpoint written `{ready: false, terminating: true}` is
+/// serving and terminating, the fallback kube-proxy uses when no endpoint is ready
+/// (`CategorizeEndpoints` in pkg/proxy/topology.go).
+pub fn read_conditions(
+    ready: Option<bool>,
+    serving: Option<bool>,
+    terminating: Option<bool>,
+) -> (bool, bool, bool) {
+    (
+        ready.unwrap_or(true),
+        serving.unwrap_or(true),
+        terminating.unwrap_or(false),
+    )
 }
 
 /// A NetworkPolicy object as a [`SimPolicy`].
@@ -1424,7 +1457,8 @@ spec: {podSelector: {}}
         assert_eq!(eps.len(), 2);
         assert_eq!(eps[0].ip, Ipv4Addr::new(192, 0, 2, 10));
         assert_eq!(eps[0].pod, None);
-        assert!(eps[0].ready && !eps[1].ready && !eps[1].serving);
+        // `serving` unset is serving, whatever `ready` says (endpointslicecache.go).
+        assert!(eps[0].ready && !eps[1].ready && eps[1].serving && !eps[1].terminating);
         assert_eq!(eps[1].port, 5432);
     }
 

@@ -15,7 +15,10 @@
 //! Services without a selector take their endpoints from EndpointSlice and Endpoints
 //! objects ([`super::GivenEndpoints`]), matched on the port name and protocol, as kube-proxy
 //! matches slices to Service ports. An address that is no simulated pod's has
-//! `pod: None` (a host outside the simulation).
+//! `pod: None` (a host outside the simulation). Their conditions are the slice's, read
+//! as kube-proxy reads them ([`super::build::read_conditions`]); `publishNotReadyAddresses`
+//! does not touch them: it is the EndpointSlice controller's rule for the slices it
+//! writes, and no controller writes a selectorless Service's slices.
 //!
 //! Order: by address, then port (stable whatever the order pods were created in).
 
@@ -129,7 +132,7 @@ impl Cluster {
                                 node: pod
                                     .map(|p| self.pods[p].node)
                                     .or_else(|| node.as_deref().and_then(|n| self.node_by_name(n))),
-                                ready: *ready || s.publish_not_ready,
+                                ready: *ready,
                                 serving: *serving,
                                 terminating: *terminating,
                             }
@@ -161,7 +164,7 @@ impl Cluster {
                 .iter()
                 .filter(|g| g.namespace == s.namespace && g.service == s.name)
                 .flat_map(|g| g.addresses.iter())
-                .filter(|a| a.1 || s.publish_not_ready)
+                .filter(|a| a.1)
                 .map(|a| (a.0, self.pod_by_ip(a.0)))
                 .collect()
         };
@@ -301,6 +304,78 @@ spec:
             .find(|e| e.pod == Some(sleepy))
             .expect("ep");
         assert!(e.ready && e.terminating);
+    }
+
+    /// The cases of kube-proxy's `endpointslicecache_test.go` and the discovery/v1 API
+    /// documentation: a nil condition is ready / serving / not terminating.
+    #[test]
+    fn given_slice_conditions_as_kube_proxy_reads_them() {
+        let c = cluster(
+            "
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec: {ports: [{name: pg, port: 5432}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: db-1, labels: {kubernetes.io/service-name: db}}
+addressType: IPv4
+ports: [{name: pg, port: 5432}]
+endpoints:
+- addresses: [192.0.2.1]
+- addresses: [192.0.2.2]
+  conditions: {}
+- addresses: [192.0.2.3]
+  conditions: {ready: false, terminating: true}
+- addresses: [192.0.2.4]
+  conditions: {ready: false, serving: false, terminating: true}
+- addresses: [192.0.2.5]
+  conditions: {ready: false}
+- addresses: [192.0.2.6]
+  conditions: {serving: false}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: old}
+spec: {publishNotReadyAddresses: true, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: old}
+subsets:
+- addresses: [{ip: 192.0.2.20}]
+  notReadyAddresses: [{ip: 192.0.2.21}]
+  ports: [{port: 80}]
+",
+        );
+        let id = c.service_by_name("default", "db").expect("db");
+        let got: Vec<(u8, bool, bool, bool)> = c
+            .endpoints(id, 0)
+            .iter()
+            .map(|e| (e.ip.octets()[3], e.ready, e.serving, e.terminating))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, true, true, false),
+                (2, true, true, false),
+                // Serving unset is serving: the terminating fallback.
+                (3, false, true, true),
+                (4, false, false, true),
+                (5, false, true, false),
+                (6, true, false, false),
+            ]
+        );
+        // Endpoints objects arrive mirrored (ready only); publishNotReadyAddresses is the
+        // EndpointSlice controller's rule for pods, not a rewrite of given addresses.
+        let id = c.service_by_name("default", "old").expect("old");
+        let got: Vec<(u8, bool, bool, bool)> = c
+            .endpoints(id, 0)
+            .iter()
+            .map(|e| (e.ip.octets()[3], e.ready, e.serving, e.terminating))
+            .collect();
+        assert_eq!(got, [(20, true, true, false), (21, false, true, false)]);
     }
 
     #[test]
