@@ -1425,6 +1425,70 @@ spec: {type: NodePort, selector: {app: a}, ports: [{port: 80, nodePort: 30001}]}
         );
     }
 
+    /// Stream order is apply order (`allocateCreate` runs per request, in the order
+    /// `kubectl apply -f` sends them): an automatic NodePort an earlier Service took makes
+    /// a later request for it fail, not the reverse.
+    #[test]
+    fn an_earlier_automatic_node_port_wins_over_a_later_request() {
+        let auto = "apiVersion: v1\nkind: Service\nmetadata: {name: auto}\nspec: {type: NodePort, selector: {app: a}, ports: [{port: 80}]}\n";
+        let taken = svc(&cluster(auto), "default", "auto").ports[0]
+            .node_port
+            .expect("nodePort");
+        let later = format!(
+            "{auto}---\napiVersion: v1\nkind: Service\nmetadata: {{name: asks}}\nspec:\n  type: NodePort\n  selector: {{app: b}}\n  ports:\n  - port: 80\n    nodePort: {taken}\n"
+        );
+        let c = cluster(&later);
+        assert_eq!(svc(&c, "default", "auto").ports[0].node_port, Some(taken));
+        assert!(c.service_by_name("default", "asks").is_none());
+        assert_eq!(c.diagnostics.len(), 1, "{:?}", c.diagnostics);
+        assert_eq!(
+            c.diagnostics[0].message,
+            format!(
+                "The Service \"asks\" is invalid: spec.ports[0].nodePort: Invalid value: {taken}: provided port is already allocated"
+            )
+        );
+        assert_eq!(c.diagnostics[0].span.map(|s| s.line), Some(14));
+        // The other way round, the request is served first and the automatic one picks
+        // another port.
+        let earlier = format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: asks}}\nspec: {{type: NodePort, selector: {{app: b}}, ports: [{{port: 80, nodePort: {taken}}}]}}\n---\n{auto}"
+        );
+        let c = cluster(&earlier);
+        assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
+        assert_eq!(svc(&c, "default", "asks").ports[0].node_port, Some(taken));
+        assert_ne!(svc(&c, "default", "auto").ports[0].node_port, Some(taken));
+    }
+
+    /// Within one Service, `initNodePorts` goes port by port: an unset nodePort takes the
+    /// next free port at its turn, before a later port's request is reserved.
+    #[test]
+    fn node_ports_of_one_service_in_port_order() {
+        let c = cluster(
+            "
+apiVersion: simctl/v1alpha1
+kind: Scenario
+metadata: {name: s}
+spec: {cluster: {serviceNodePortRange: 30000-30000}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: two}
+spec:
+  type: NodePort
+  selector: {app: a}
+  ports:
+  - {name: a, port: 80}
+  - {name: b, port: 81, nodePort: 30000}
+",
+        );
+        assert!(c.service_by_name("default", "two").is_none());
+        let msgs: Vec<&str> = c.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            ["The Service \"two\" is invalid: spec.ports[1].nodePort: Invalid value: 30000: provided port is already allocated"]
+        );
+    }
+
     #[test]
     fn given_endpoints_and_policies() {
         let c = cluster(

@@ -4,14 +4,15 @@
 //! externalTrafficPolicy Local LoadBalancer (`allocHealthCheckNodePort`), and the
 //! load-balancer address a cloud controller would give.
 //!
-//! Order: the Services of one batch (the input, or one `apply`) are allocated in two
-//! passes. First every *requested* value (explicit clusterIP, nodePort,
-//! healthCheckNodePort, given load-balancer ingress) in input order; then every
-//! automatic one in input order. A request thus never loses to an automatic pick made
-//! for a Service that happens to come earlier in the file, which is what the static
-//! band protects in a real cluster; two Services requesting the same value conflict in
-//! input order, the second rejected with the API server's error. A rejected Service
-//! releases what it had reserved (the Go transaction's revert) and is left out.
+//! Order: stream order is apply order. `kubectl apply -f` sends the objects one by one,
+//! in the order of the stream, and the API server allocates each Service whole before
+//! the next arrives: its ClusterIP (requested or the next free one), then its ports in
+//! order (a requested nodePort is reserved, an unset one takes `AllocateNext` there and
+//! then), then its healthCheckNodePort. An automatic NodePort an earlier Service took
+//! therefore makes a later Service's request for that port fail with `provided port is
+//! already allocated`; the static band of the range (below `dynamic_start`, which
+//! automatic allocation tries last) is what keeps that rare. A refused Service releases
+//! what it had reserved (the transaction's revert) and is not created.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -203,24 +204,20 @@ struct Pending<'a> {
     obj: &'a LoadedObject,
     spec: ServiceSpec,
     sim: SimService,
-    /// Reserved so far (released if the Service is rejected).
+    /// Reserved so far (released if the Service is refused).
     ips: Vec<Ipv4Addr>,
     ports: Vec<u16>,
-    /// Ports whose nodePort is automatic (phase 2).
-    deferred: Vec<usize>,
-    rejected: bool,
 }
 
 impl Pending<'_> {
-    fn reject(&mut self, alloc: &mut Allocators, diag: Diagnostic, out: &mut Vec<Diagnostic>) {
+    /// Undo what was reserved: the Go transaction's `Revert`.
+    fn release(&mut self, alloc: &mut Allocators) {
         for ip in self.ips.drain(..) {
             alloc.ips.release(ip);
         }
         for p in self.ports.drain(..) {
             alloc.ports.release(p);
         }
-        self.rejected = true;
-        out.push(diag);
     }
 
     /// `The Service "b" is invalid: <field>: <body>`, at the field.
@@ -272,13 +269,32 @@ impl Pending<'_> {
         Path::new("spec").child("clusterIPs")
     }
 
-    /// Phase 1: requested values. `Err` rejects the Service.
-    fn reserve_requested(&mut self, alloc: &mut Allocators) -> Result<(), Box<Diagnostic>> {
+    /// `allocateCreate`: ClusterIPs, then NodePorts, then the health-check NodePort, each
+    /// requested value reserved and each unset one allocated at its turn. `Err` refuses
+    /// the Service (the caller releases what was reserved).
+    fn allocate(&mut self, alloc: &mut Allocators, seed: u64) -> Result<(), Box<Diagnostic>> {
         let type_ = s(&self.spec.type_).to_string();
         if type_ != "ExternalName" {
             self.check_families()?;
-            let ips = self.cluster_ips();
-            if let Some(first) = ips.first().filter(|ip| *ip != "None") {
+            self.alloc_cluster_ip(alloc, seed)?;
+        }
+        let mut rng = names::rng_for(seed, &["node-port", &self.sim.namespace, &self.sim.name]);
+        if type_ == "NodePort" || type_ == "LoadBalancer" {
+            self.init_node_ports(alloc, &mut rng)?;
+        }
+        if needs_health_check(&self.spec) {
+            self.alloc_health_check_node_port(alloc, &mut rng)?;
+        }
+        Ok(())
+    }
+
+    /// `allocClusterIPs`: the requested address, or the next free one; none for a
+    /// headless Service.
+    fn alloc_cluster_ip(&mut self, alloc: &mut Allocators, seed: u64) -> Result<(), Box<Diagnostic>> {
+        let ips = self.cluster_ips();
+        match ips.first() {
+            Some(first) if first == "None" => Ok(()),
+            Some(first) => {
                 // Validation has checked the syntax; IPv6 is refused by check_families.
                 let ip: Ipv4Addr = first.parse().map_err(|_| {
                     self.invalid(FieldError::invalid(
@@ -296,29 +312,24 @@ impl Pending<'_> {
                 }
                 self.ips.push(ip);
                 self.sim.cluster_ip = Some(ip);
+                Ok(())
             }
-        }
-        if type_ == "NodePort" || type_ == "LoadBalancer" {
-            self.reserve_node_ports(alloc)?;
-        }
-        if needs_health_check(&self.spec)
-            && let Some(hc) = self.spec.health_check_node_port.filter(|p| *p != 0)
-        {
-            let port = u16::try_from(hc).unwrap_or(0);
-            match alloc.ports.allocate(port) {
-                Ok(()) => {
-                    self.ports.push(port);
-                    self.sim.health_check_node_port = Some(port);
-                }
-                Err(e) => {
-                    return Err(self.internal(
-                        "spec.healthCheckNodePort",
-                        format!("failed to allocate requested HealthCheck NodePort {hc}: {e}"),
-                    ));
+            None => {
+                let mut rng =
+                    names::rng_for(seed, &["cluster-ip", &self.sim.namespace, &self.sim.name]);
+                match alloc.ips.allocate_next(&mut rng) {
+                    Some(ip) => {
+                        self.ips.push(ip);
+                        self.sim.cluster_ip = Some(ip);
+                        Ok(())
+                    }
+                    None => Err(self.internal(
+                        "spec",
+                        format!("failed to allocate a serviceIP: {RANGE_FULL}"),
+                    )),
                 }
             }
         }
-        Ok(())
     }
 
     /// `initIPFamilyFields` on a single-stack IPv4 cluster.
@@ -355,33 +366,51 @@ impl Pending<'_> {
         Ok(())
     }
 
-    /// `initNodePorts`, requested ports only: the first port of each port number takes
-    /// the nodePort any port of that number asks for; a port asking for a different one
-    /// allocates its own (the same nodePort thus serves 53/TCP and 53/UDP).
-    fn reserve_node_ports(&mut self, alloc: &mut Allocators) -> Result<(), Box<Diagnostic>> {
+    /// `initNodePorts`, port by port: the first port of each port number reserves the
+    /// nodePort any port of that number asks for (`findRequestedNodePort`), or takes the
+    /// next free one at once; a later port of that number shares it unless it asks for a
+    /// different one (so one nodePort serves 53/TCP and 53/UDP).
+    fn init_node_ports(
+        &mut self,
+        alloc: &mut Allocators,
+        rng: &mut impl rand::Rng,
+    ) -> Result<(), Box<Diagnostic>> {
         let should = should_allocate_node_ports(&self.spec);
         let spec_ports = self.spec.ports.clone().unwrap_or_default();
         let mut by_port: BTreeMap<i32, i32> = BTreeMap::new();
         for (i, p) in spec_ports.iter().enumerate() {
             let asked = p.node_port.unwrap_or(0);
             if asked == 0 && !should {
+                // Don't allocate new ports, but do respect specific requests.
                 continue;
             }
             let field = Path::new("spec").child("ports").index(i).child("nodePort");
             match by_port.get(&p.port).copied() {
                 None => {
-                    let np = spec_ports
+                    let requested = spec_ports
                         .iter()
                         .find(|q| q.port == p.port && q.node_port.unwrap_or(0) != 0)
                         .and_then(|q| q.node_port)
                         .unwrap_or(0);
-                    if np != 0 {
-                        self.take_port(alloc, np, &field)?;
-                        self.set_node_port(i, np);
-                        by_port.insert(p.port, np);
+                    let np = if requested != 0 {
+                        self.take_port(alloc, requested, &field)?;
+                        requested
                     } else {
-                        self.deferred.push(i);
-                    }
+                        match alloc.ports.allocate_next(rng) {
+                            Some(np) => {
+                                self.ports.push(np);
+                                i32::from(np)
+                            }
+                            None => {
+                                return Err(self.internal(
+                                    field.as_str(),
+                                    format!("failed to allocate a nodePort: {RANGE_FULL}"),
+                                ));
+                            }
+                        }
+                    };
+                    self.set_node_port(i, np);
+                    by_port.insert(p.port, np);
                 }
                 Some(np) if asked != np => {
                     if asked == 0 {
@@ -395,6 +424,41 @@ impl Pending<'_> {
             }
         }
         Ok(())
+    }
+
+    /// `allocHealthCheckNodePort`: the requested port, or the next free one.
+    fn alloc_health_check_node_port(
+        &mut self,
+        alloc: &mut Allocators,
+        rng: &mut impl rand::Rng,
+    ) -> Result<(), Box<Diagnostic>> {
+        match self.spec.health_check_node_port.filter(|p| *p != 0) {
+            Some(hc) => {
+                let port = u16::try_from(hc).unwrap_or(0);
+                match alloc.ports.allocate(port) {
+                    Ok(()) => {
+                        self.ports.push(port);
+                        self.sim.health_check_node_port = Some(port);
+                        Ok(())
+                    }
+                    Err(e) => Err(self.internal(
+                        "spec.healthCheckNodePort",
+                        format!("failed to allocate requested HealthCheck NodePort {hc}: {e}"),
+                    )),
+                }
+            }
+            None => match alloc.ports.allocate_next(rng) {
+                Some(hc) => {
+                    self.ports.push(hc);
+                    self.sim.health_check_node_port = Some(hc);
+                    Ok(())
+                }
+                None => Err(self.internal(
+                    "spec.externalTrafficPolicy",
+                    format!("failed to allocate a HealthCheck NodePort 0: {RANGE_FULL}"),
+                )),
+            },
+        }
     }
 
     fn take_port(
@@ -419,76 +483,9 @@ impl Pending<'_> {
         }
     }
 
-    /// Phase 2: automatic values.
-    fn allocate_automatic(
-        &mut self,
-        alloc: &mut Allocators,
-        seed: u64,
-        lb_mode: LoadBalancerMode,
-        lb_taken: &mut Vec<Ipv4Addr>,
-    ) -> Result<(), Box<Diagnostic>> {
-        let ns = self.sim.namespace.clone();
-        let name = self.sim.name.clone();
-        let type_ = s(&self.spec.type_).to_string();
-        let headless = self.cluster_ips().first().is_some_and(|ip| ip == "None");
-        if type_ != "ExternalName" && !headless && self.sim.cluster_ip.is_none() {
-            let mut rng = names::rng_for(seed, &["cluster-ip", &ns, &name]);
-            match alloc.ips.allocate_next(&mut rng) {
-                Some(ip) => {
-                    self.ips.push(ip);
-                    self.sim.cluster_ip = Some(ip);
-                }
-                None => {
-                    return Err(self.internal(
-                        "spec",
-                        format!("failed to allocate a serviceIP: {RANGE_FULL}"),
-                    ));
-                }
-            }
-        }
-        let mut rng = names::rng_for(seed, &["node-port", &ns, &name]);
-        for i in std::mem::take(&mut self.deferred) {
-            let port = self.sim.ports.get(i).map(|p| p.port).unwrap_or(0);
-            // A port of the same number already has one (allocated just before).
-            let shared = self
-                .sim
-                .ports
-                .iter()
-                .find(|p| p.port == port && p.node_port.is_some())
-                .and_then(|p| p.node_port);
-            let np = match shared {
-                Some(np) => np,
-                None => match alloc.ports.allocate_next(&mut rng) {
-                    Some(np) => {
-                        self.ports.push(np);
-                        np
-                    }
-                    None => {
-                        return Err(self.internal(
-                            &format!("spec.ports[{i}].nodePort"),
-                            format!("failed to allocate a nodePort: {RANGE_FULL}"),
-                        ));
-                    }
-                },
-            };
-            if let Some(sp) = self.sim.ports.get_mut(i) {
-                sp.node_port = Some(np);
-            }
-        }
-        if needs_health_check(&self.spec) && self.sim.health_check_node_port.is_none() {
-            match alloc.ports.allocate_next(&mut rng) {
-                Some(hc) => {
-                    self.ports.push(hc);
-                    self.sim.health_check_node_port = Some(hc);
-                }
-                None => {
-                    return Err(self.internal(
-                        "spec.externalTrafficPolicy",
-                        format!("failed to allocate a HealthCheck NodePort 0: {RANGE_FULL}"),
-                    ));
-                }
-            }
-        }
+    /// What a cloud controller does once the Service exists: an address for a
+    /// LoadBalancer Service that has none.
+    fn assign_load_balancer(&mut self, lb_mode: LoadBalancerMode, lb_taken: &mut Vec<Ipv4Addr>) {
         if self.sim.type_ == ServiceType::LoadBalancer
             && self.sim.lb_ips.is_empty()
             && lb_mode == LoadBalancerMode::Cloud
@@ -497,7 +494,6 @@ impl Pending<'_> {
             lb_taken.push(ip);
             self.sim.lb_ips.push(ip);
         }
-        Ok(())
     }
 }
 
@@ -509,56 +505,46 @@ fn next_lb_ip(taken: &[Ipv4Addr]) -> Option<Ipv4Addr> {
         .find(|ip| !taken.contains(ip))
 }
 
-/// Allocate and add the Services of `objs` (in input order); a Service replacing a live
-/// one of the same namespace and name takes its slot (its id stays). Rejections go to
-/// the returned diagnostics. Returns the ids of the Services added or replaced.
+/// Create the Services of `objs`, one by one in stream order (see the module docs); a
+/// Service replacing a live one of the same namespace and name takes its slot (its id
+/// stays). Refusals go to `diags`. Returns the ids of the Services added or replaced.
 pub fn create_services(
     cluster: &mut Cluster,
     objs: &[(&LoadedObject, Origin)],
     alloc: &mut Allocators,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<ServiceId> {
-    let mut pending: Vec<Pending> = objs
-        .iter()
-        .filter_map(|(obj, origin)| match &obj.object {
-            Object::Service(svc) => Some(Pending {
-                obj,
-                spec: spec_of(svc),
-                sim: sim_service(svc, *origin),
-                ips: Vec::new(),
-                ports: Vec::new(),
-                deferred: Vec::new(),
-                rejected: false,
-            }),
-            _ => None,
-        })
-        .collect();
-    for p in &mut pending {
-        if let Err(d) = p.reserve_requested(alloc) {
-            p.reject(alloc, *d, diags);
-        }
-    }
+    // Load-balancer addresses a cloud controller already gave (status in the input) are
+    // taken before any is handed out.
     let mut lb_taken: Vec<Ipv4Addr> = cluster
         .services
         .iter()
         .filter(|s| s.alive)
         .flat_map(|s| s.lb_ips.iter().copied())
-        .chain(pending.iter().flat_map(|p| p.sim.lb_ips.iter().copied()))
+        .chain(objs.iter().flat_map(|(obj, _)| match &obj.object {
+            Object::Service(svc) if s(&spec_of(svc).type_) == "LoadBalancer" => given_ingress(svc),
+            _ => Vec::new(),
+        }))
         .collect();
     let (seed, lb_mode) = (cluster.config.seed, cluster.config.load_balancer);
-    for p in &mut pending {
-        if p.rejected {
-            continue;
-        }
-        if let Err(d) = p.allocate_automatic(alloc, seed, lb_mode, &mut lb_taken) {
-            p.reject(alloc, *d, diags);
-        }
-    }
     let mut ids = Vec::new();
-    for p in pending {
-        if p.rejected {
+    for (obj, origin) in objs {
+        let Object::Service(svc) = &obj.object else {
+            continue;
+        };
+        let mut p = Pending {
+            obj,
+            spec: spec_of(svc),
+            sim: sim_service(svc, *origin),
+            ips: Vec::new(),
+            ports: Vec::new(),
+        };
+        if let Err(d) = p.allocate(alloc, seed) {
+            p.release(alloc);
+            diags.push(*d);
             continue;
         }
+        p.assign_load_balancer(lb_mode, &mut lb_taken);
         let id = match cluster.service_by_name(&p.sim.namespace, &p.sim.name) {
             Some(id) => {
                 cluster.services[id] = p.sim;
