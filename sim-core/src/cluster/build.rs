@@ -1485,7 +1485,9 @@ spec:
         let msgs: Vec<&str> = c.diagnostics.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(
             msgs,
-            ["The Service \"two\" is invalid: spec.ports[1].nodePort: Invalid value: 30000: provided port is already allocated"]
+            [
+                "The Service \"two\" is invalid: spec.ports[1].nodePort: Invalid value: 30000: provided port is already allocated"
+            ]
         );
     }
 

@@ -290,7 +290,11 @@ impl Pending<'_> {
 
     /// `allocClusterIPs`: the requested address, or the next free one; none for a
     /// headless Service.
-    fn alloc_cluster_ip(&mut self, alloc: &mut Allocators, seed: u64) -> Result<(), Box<Diagnostic>> {
+    fn alloc_cluster_ip(
+        &mut self,
+        alloc: &mut Allocators,
+        seed: u64,
+    ) -> Result<(), Box<Diagnostic>> {
         let ips = self.cluster_ips();
         match ips.first() {
             Some(first) if first == "None" => Ok(()),
