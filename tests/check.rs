@@ -273,3 +273,33 @@ fn no_color_means_no_escape_codes_and_always_means_some() {
     // The results stay plain either way.
     assert!(!colored.stdout.contains('\u{1b}'));
 }
+
+/// `check` builds the control plane as `run` does (issue 9 item 5), so the two agree on
+/// whether every input is valid: the fixtures, the behaviour scenarios, the lessons and
+/// mistakes, and the corpus, file by file.
+#[test]
+fn check_and_run_agree_on_validity_for_every_file() {
+    let mut files = yaml_files(&root().join("tests"));
+    files.extend(yaml_files(&root().join("scenarios")));
+    files.extend(yaml_files(&corpus_dir()));
+    assert!(files.len() >= 300, "found only {} files", files.len());
+    let mut disagree = Vec::new();
+    let mut invalid = 0;
+    for f in &files {
+        let p = f.to_string_lossy();
+        let check = simctl(&["check", "-q", &p], b"");
+        let run = simctl(&["run", "-q", "--trace", "summary", &p], b"");
+        invalid += usize::from(check.code == 2);
+        if (check.code == 2) != (run.code == 2) {
+            disagree.push(format!(
+                "{p}: check exits {}, run exits {}\n{}{}",
+                check.code, run.code, check.stdout, run.stdout
+            ));
+        }
+    }
+    assert!(disagree.is_empty(), "{}", disagree.join("\n"));
+    assert!(
+        invalid >= 60,
+        "only {invalid} invalid inputs: the fixtures are missing"
+    );
+}

@@ -103,9 +103,10 @@ fn every_exercise_fails_until_its_solution_is_applied() {
     let mut failures = Vec::new();
     for ex in yaml_files(&lessons_dir()).iter().filter(|p| is_exercise(p)) {
         let before = simctl(&["run", &s(ex)], b"");
-        if before.code != 1 {
+        // An expectation fails (1), or the API server refuses an object (2: exercise 6).
+        if before.code != 1 && before.code != 2 {
             failures.push(format!(
-                "{}: exit {} before the fix, expected 1\n{}",
+                "{}: exit {} before the fix, expected 1 or 2\n{}",
                 ex.display(),
                 before.code,
                 before.stdout
@@ -152,7 +153,8 @@ fn lessons_and_solutions_hold_in_every_proxy_mode() {
 #[test]
 fn simctl_test_fails_on_the_exercises_and_passes_on_the_solutions() {
     let lessons = simctl(&["test", &s(&lessons_dir())], b"");
-    assert_eq!(lessons.code, 1, "{}{}", lessons.stdout, lessons.stderr);
+    // 2: exercise 6's Service is refused by the API server, which makes its file invalid.
+    assert_eq!(lessons.code, 2, "{}{}", lessons.stdout, lessons.stderr);
     let (passed, failed) = summary(&lessons.stdout);
     let exercises = yaml_files(&lessons_dir())
         .iter()
@@ -164,7 +166,7 @@ fn simctl_test_fails_on_the_exercises_and_passes_on_the_solutions() {
     let verdicts = lessons
         .stdout
         .lines()
-        .filter(|l| l.starts_with("PASS ") || l.starts_with("FAIL "))
+        .filter(|l| l.starts_with("PASS ") || l.starts_with("FAIL ") || l.starts_with("ERROR "))
         .count();
     assert_eq!(verdicts, passed + failed, "{}", lessons.stdout);
     assert!(

@@ -242,6 +242,98 @@ fn invalid_input_is_not_simulated() {
     assert!(!out.stdout.contains("error["), "{}", out.stdout);
 }
 
+/// Two Services asking for one nodePort, the second refused by the API server, and a
+/// client that tries both.
+const REFUSED: &str = "apiVersion: simctl/v1alpha1
+kind: Scenario
+metadata: {name: refused}
+spec:
+  traffic:
+    - {name: to-a, from: pod/client, to: \"a:80\"}
+    - {name: to-b, from: pod/client, to: \"b:80\"}
+  expect:
+    - {traffic: to-a, outcome: delivered}
+    - {traffic: to-b, outcome: nxdomain}
+CLAIM
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, labels: {app: web}}
+spec: {containers: [{name: nginx, image: nginx}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec: {containers: [{name: sh, image: busybox}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: a}
+spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, nodePort: 30080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b}
+spec: {type: NodePort, selector: {app: web}, ports: [{port: 80, nodePort: 30080}]}
+";
+
+/// The control plane's refusals are errors (issue 9 item 5): `check` reports them at
+/// their line and `run` simulates nothing, unless an expectation claims the error; then
+/// the refused object does not exist and the run goes on.
+#[test]
+fn a_refusal_is_invalid_unless_an_expectation_claims_it() {
+    let unclaimed = REFUSED.replace("CLAIM\n", "");
+    let check = simctl(&["check", "-"], unclaimed.as_bytes());
+    assert_eq!(check.code, 2, "{}", check.stdout);
+    assert!(
+        check.stdout.contains("error[FieldValueInvalid]: The Service \"b\" is invalid: spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated\n  --> <stdin>:30:75"),
+        "{}",
+        check.stdout
+    );
+    let run = simctl(&["run", "-o", "json", "-"], unclaimed.as_bytes());
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let j: Value = serde_json::from_str(&run.stdout).expect("json");
+    assert!(j["flows"].as_array().is_some_and(Vec::is_empty), "{j}");
+    assert!(
+        j["diagnostics"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("already allocated")),
+        "{j}"
+    );
+
+    let claimed = REFUSED.replace(
+        "CLAIM",
+        "    - diagnostic: {field: \"spec.ports[0].nodePort\", contains: already allocated}",
+    );
+    let check = simctl(&["check", "-"], claimed.as_bytes());
+    assert_eq!(check.code, 0, "{}", check.stdout);
+    assert!(
+        check.stdout.contains("help: claimed by spec.expect[2]"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check
+            .stdout
+            .contains("1 error, 0 warnings, 0 notes (1 claimed by the Scenario's expectations)"),
+        "{}",
+        check.stdout
+    );
+    let run = simctl(&["run", "-"], claimed.as_bytes());
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("PASS to-b: nxdomain (1/1)"),
+        "{}",
+        run.stdout
+    );
+    // The exit status follows the expectations.
+    let wrong = claimed.replace(
+        "{traffic: to-b, outcome: nxdomain}",
+        "{traffic: to-b, outcome: delivered}",
+    );
+    assert_eq!(simctl(&["run", "-"], wrong.as_bytes()).code, 1);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 

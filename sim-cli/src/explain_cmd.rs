@@ -9,7 +9,7 @@ use sim_core::diag::{self, Diagnostic, Severity};
 use sim_core::engine;
 use sim_core::explain::{self, fix};
 
-use super::{Common, EXIT_INVALID, EXIT_OK, Env, Inputs, Output, ProxyModeArg, color, load};
+use super::{Common, EXIT_INVALID, EXIT_OK, Env, Inputs, Output, ProxyModeArg, color};
 
 #[derive(Args, Debug)]
 pub(crate) struct ExplainArgs {
@@ -41,7 +41,12 @@ pub(crate) fn run(
     err: &mut dyn Write,
     env: &Env,
 ) -> io::Result<i32> {
-    let (sources, loaded) = load(&args.inputs, stdin)?;
+    let mode = args.proxy_mode.map(|m| match m {
+        ProxyModeArg::Iptables => ProxyMode::Iptables,
+        ProxyModeArg::Ipvs => ProxyMode::Ipvs,
+        ProxyModeArg::Nftables => ProxyMode::Nftables,
+    });
+    let (sources, loaded) = super::load_admitted(&args.inputs, stdin, args.seed, mode)?;
     let keep = |d: &&Diagnostic| !args.common.quiet || d.severity == Severity::Error;
     if loaded.has_errors() {
         let shown: Vec<Diagnostic> = loaded.diagnostics.iter().filter(keep).cloned().collect();
@@ -63,11 +68,7 @@ pub(crate) fn run(
     }
     let opts = engine::RunOptions {
         seed: args.seed,
-        proxy_mode: args.proxy_mode.map(|m| match m {
-            ProxyModeArg::Iptables => ProxyMode::Iptables,
-            ProxyModeArg::Ipvs => ProxyMode::Ipvs,
-            ProxyModeArg::Nftables => ProxyMode::Nftables,
-        }),
+        proxy_mode: mode,
         trace: engine::TraceLevel::Full,
     };
     let result = engine::run(&loaded, &opts);

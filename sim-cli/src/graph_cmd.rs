@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use clap::Args;
 use sim_core::diag::{self, Diagnostic, Severity};
 
-use super::{EXIT_INVALID, EXIT_OK, Inputs, ProxyModeArg, load, summary};
+use super::{EXIT_INVALID, EXIT_OK, Inputs, ProxyModeArg, summary};
 
 #[derive(Args, Debug)]
 pub(crate) struct GraphArgs {
@@ -30,7 +30,12 @@ pub(crate) fn graph_cmd(
     err: &mut dyn Write,
 ) -> io::Result<i32> {
     let _ = args.dot;
-    let (sources, loaded) = load(&args.inputs, stdin)?;
+    let (sources, loaded) = super::load_admitted(
+        &args.inputs,
+        stdin,
+        args.seed,
+        args.proxy_mode.map(ProxyModeArg::mode),
+    )?;
     if loaded.has_errors() {
         // The picture goes to stdout; the problems to stderr, so a pipe into `dot`
         // does not get them.

@@ -356,6 +356,23 @@ fn load(inputs: &Inputs, stdin: &mut dyn Read) -> io::Result<(Sources, Loaded)> 
     Ok((read.sources, loaded))
 }
 
+/// [`load`], then the control plane's verdict ([`sim_core::admit`]): when it refuses the
+/// input (a refusal no expectation claims, a dangling reference), the reasons join the
+/// diagnostics, so every command agrees with `check` and `run` about validity.
+fn load_admitted(
+    inputs: &Inputs,
+    stdin: &mut dyn Read,
+    seed: Option<u64>,
+    proxy_mode: Option<ProxyMode>,
+) -> io::Result<(Sources, Loaded)> {
+    let (sources, mut loaded) = load(inputs, stdin)?;
+    sim_core::admit::fold_into(
+        &mut loaded,
+        &sim_core::cluster::build::BuildOptions { seed, proxy_mode },
+    );
+    Ok((sources, loaded))
+}
+
 fn check(
     args: &CheckArgs,
     stdin: &mut dyn Read,
@@ -364,25 +381,34 @@ fn check(
     env: &Env,
 ) -> io::Result<i32> {
     let (sources, loaded) = load(&args.inputs, stdin)?;
-    let shown: Vec<Diagnostic> = loaded
+    // The control plane is built as `run` builds it, so check and run agree on validity.
+    let checked = output::check(&loaded);
+    let shown: Vec<Diagnostic> = checked
         .diagnostics
         .iter()
         .filter(|d| !args.common.quiet || d.severity == Severity::Error)
         .cloned()
         .collect();
-    let code = if loaded.has_errors() {
-        EXIT_INVALID
-    } else {
+    let code = if checked.valid {
         EXIT_OK
+    } else {
+        EXIT_INVALID
     };
     match args.common.output {
         Output::Json => {
-            let doc = output::check_json(&sources, &loaded, args.common.quiet);
+            let doc = output::check_json_of(&sources, &loaded, &checked, args.common.quiet);
             out.write_all(output::pretty(&doc).as_bytes())?;
         }
         Output::Text => {
             err.write_all(diag::render(&shown, &sources, color(&args.common, env)).as_bytes())?;
-            writeln!(out, "{}", summary(&sources, &loaded))?;
+            let mut line = summary_of(&sources, &loaded, &checked.diagnostics);
+            if checked.claimed > 0 {
+                line.push_str(&format!(
+                    " ({} claimed by the Scenario's expectations)",
+                    checked.claimed
+                ));
+            }
+            writeln!(out, "{line}")?;
         }
     }
     Ok(code)
@@ -390,17 +416,16 @@ fn check(
 
 /// `checked 2 files: 5 objects (1 Deployment, 1 Service, ...); 1 error, 0 warnings`.
 fn summary(sources: &Sources, loaded: &Loaded) -> String {
+    summary_of(sources, loaded, &loaded.diagnostics)
+}
+
+/// [`summary`], counting `diagnostics`.
+fn summary_of(sources: &Sources, loaded: &Loaded, diagnostics: &[Diagnostic]) -> String {
     let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
     for o in &loaded.objects {
         *kinds.entry(o.object.kind()).or_default() += 1;
     }
-    let count = |s: Severity| {
-        loaded
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == s)
-            .count()
-    };
+    let count = |s: Severity| diagnostics.iter().filter(|d| d.severity == s).count();
     let plural = |n: usize, w: &str| {
         if n == 1 {
             format!("{n} {w}")
@@ -465,7 +490,7 @@ fn run_cmd(
                 }
                 (Some(report), _) => out.write_all(report.story().as_bytes())?,
                 (None, _) => {
-                    writeln!(out, "{}", summary(&sources, &loaded))?;
+                    writeln!(out, "{}", summary_of(&sources, &loaded, &sim.diagnostics))?;
                     writeln!(err, "the input is invalid: nothing was simulated")?;
                 }
             }

@@ -6,7 +6,7 @@ use clap::Args;
 use sim_core::diag::{self, Diagnostic, Severity};
 use sim_core::lint;
 
-use super::{Common, EXIT_INVALID, EXIT_OK, Inputs, Output, color, load, summary};
+use super::{Common, EXIT_INVALID, EXIT_OK, Inputs, Output, color, summary};
 
 #[derive(Args, Debug)]
 pub(crate) struct LintArgs {
@@ -26,7 +26,7 @@ pub(crate) fn lint_cmd(
     err: &mut dyn Write,
     env: &super::Env,
 ) -> io::Result<i32> {
-    let (sources, loaded) = load(&args.inputs, stdin)?;
+    let (sources, loaded) = super::load_admitted(&args.inputs, stdin, None, None)?;
     let keep = |d: &&Diagnostic| !args.common.quiet || d.severity == Severity::Error;
     if loaded.has_errors() {
         let shown: Vec<Diagnostic> = loaded.diagnostics.iter().filter(keep).cloned().collect();

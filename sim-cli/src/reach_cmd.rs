@@ -6,7 +6,7 @@ use clap::Args;
 use sim_core::diag::{self, Diagnostic, Severity};
 use sim_core::reach;
 
-use super::{Common, EXIT_INVALID, EXIT_OK, Inputs, Output, ProxyModeArg, color, load, summary};
+use super::{Common, EXIT_INVALID, EXIT_OK, Inputs, Output, ProxyModeArg, color, summary};
 
 #[derive(Args, Debug)]
 pub(crate) struct ReachArgs {
@@ -29,7 +29,12 @@ pub(crate) fn reach_cmd(
     err: &mut dyn Write,
     env: &super::Env,
 ) -> io::Result<i32> {
-    let (sources, loaded) = load(&args.inputs, stdin)?;
+    let (sources, loaded) = super::load_admitted(
+        &args.inputs,
+        stdin,
+        args.seed,
+        args.proxy_mode.map(ProxyModeArg::mode),
+    )?;
     let shown: Vec<Diagnostic> = loaded
         .diagnostics
         .iter()

@@ -21,12 +21,17 @@
 //! 6. **Diagnostics** ([`diag`]): every problem with severity, stable code, field path,
 //!    file:line:column, rendered as a source snippet with a caret.
 //!
+//! 7. **Admission** ([`admit`]): the control plane built as a run builds it, without
+//!    traffic; its refusals (a nodePort already allocated, ...) and the Scenario's
+//!    dangling references make the input invalid, so `check` and `run` agree.
+//!
 //! Later stages (control plane, data plane, engine, traces) consume only the output of
 //! [`manifest::load`]: defaulted, validated objects that cannot be invalid.
 //!
 //! The shells print the documents [`output`] builds, so the command line and the browser
 //! give the same bytes for the same input and seed.
 
+pub mod admit;
 pub mod cluster;
 pub mod defaults;
 pub mod diag;

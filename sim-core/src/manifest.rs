@@ -958,7 +958,7 @@ mod tests {
                 .and_then(|d| d.contains.as_deref()),
             Some("already allocated")
         );
-        assert_eq!(loaded.objects.len(), 2);
+        assert_eq!(loaded.objects.len(), 4);
         assert_eq!(loaded.objects[1].object.namespace(), Some("shop"));
     }
 

@@ -17,6 +17,8 @@
 
 use serde_json::{Value, json};
 
+use crate::admit;
+use crate::cluster::build::BuildOptions;
 use crate::diag::{Diagnostic, Severity};
 use crate::engine::expect::{self, ExpectationResult};
 use crate::engine::report::Report;
@@ -53,17 +55,24 @@ fn shown(diags: &[Diagnostic], errors_only: bool) -> Vec<Diagnostic> {
         .collect()
 }
 
-/// Simulate `loaded` (unless it has errors) and evaluate the Scenario's expectations.
-/// `errors_only` is `--quiet`: notes and warnings are not shown.
+/// Simulate `loaded` unless it is invalid ([`admit`]: load errors, control-plane refusals
+/// no expectation claims, dangling references), and evaluate the Scenario's
+/// expectations. `errors_only` is `--quiet`: notes and warnings are not shown.
 pub fn simulate(loaded: &Loaded, opts: &RunOptions, errors_only: bool) -> Simulation {
-    if loaded.has_errors() {
-        return Simulation {
-            run: None,
-            expectations: Vec::new(),
-            diagnostics: shown(&loaded.diagnostics, errors_only),
-        };
-    }
-    let run = engine::run(loaded, opts);
+    let admission = admit::admit(loaded, &engine::build_options(opts));
+    let cluster = match admission.cluster {
+        Some(c) if admission.valid => c,
+        _ => {
+            let mut all = loaded.diagnostics.clone();
+            all.extend(admission.diagnostics);
+            return Simulation {
+                run: None,
+                expectations: Vec::new(),
+                diagnostics: shown(&all, errors_only),
+            };
+        }
+    };
+    let run = engine::run_on(loaded, cluster, opts);
     let expectations = match &loaded.scenario {
         Some(s) => expect::evaluate(&s.doc, &run, &loaded.diagnostics),
         None => Vec::new(),
@@ -118,8 +127,40 @@ pub fn run_json(sources: &Sources, loaded: &Loaded, opts: &RunOptions, errors_on
     simulate(loaded, opts, errors_only).to_json(sources, loaded)
 }
 
+/// What `simctl check` reports: the load's diagnostics and the control plane's (the
+/// cluster built as a run builds it, without traffic), and whether the input is valid.
+pub struct Checked {
+    pub diagnostics: Vec<Diagnostic>,
+    /// Errors an `expect: - diagnostic:` entry claims (they do not make it invalid).
+    pub claimed: usize,
+    pub valid: bool,
+}
+
+/// Check `loaded` as `simctl run` would before simulating ([`admit`]), with the
+/// Scenario's own seed.
+pub fn check(loaded: &Loaded) -> Checked {
+    let admission = admit::admit(loaded, &BuildOptions::default());
+    let mut diagnostics = loaded.diagnostics.clone();
+    diagnostics.extend(admission.diagnostics);
+    Checked {
+        diagnostics,
+        claimed: admission.claimed,
+        valid: admission.valid,
+    }
+}
+
 /// The document of `simctl check --output json`: `{valid, diagnostics, objects, scenario}`.
 pub fn check_json(sources: &Sources, loaded: &Loaded, errors_only: bool) -> Value {
+    check_json_of(sources, loaded, &check(loaded), errors_only)
+}
+
+/// [`check_json`] of an input already checked.
+pub fn check_json_of(
+    sources: &Sources,
+    loaded: &Loaded,
+    checked: &Checked,
+    errors_only: bool,
+) -> Value {
     let objects: Vec<Value> = loaded
         .objects
         .iter()
@@ -135,8 +176,8 @@ pub fn check_json(sources: &Sources, loaded: &Loaded, errors_only: bool) -> Valu
         })
         .collect();
     json!({
-        "valid": !loaded.has_errors(),
-        "diagnostics": shown(&loaded.diagnostics, errors_only).iter().map(|d| d.to_json(sources)).collect::<Vec<_>>(),
+        "valid": checked.valid,
+        "diagnostics": shown(&checked.diagnostics, errors_only).iter().map(|d| d.to_json(sources)).collect::<Vec<_>>(),
         "objects": objects,
         "scenario": loaded.scenario.as_ref().map(|s| s.doc.metadata.name.clone()),
     })

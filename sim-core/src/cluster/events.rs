@@ -638,8 +638,23 @@ impl Cluster {
     }
 }
 
-/// `svc`, `services`, `Service` -> `Service`.
-fn canonical_kind(kind: &str) -> Option<&'static str> {
+/// The kinds a `delete` event can remove.
+pub const DELETABLE: [&str; 10] = [
+    "Pod",
+    "Service",
+    "NetworkPolicy",
+    "Deployment",
+    "ReplicaSet",
+    "ReplicationController",
+    "StatefulSet",
+    "DaemonSet",
+    "Endpoints",
+    "EndpointSlice",
+];
+
+/// `svc`, `services`, `Service` -> `Service` (a `delete` event's kind, as kubectl takes
+/// it; `Namespace` too).
+pub fn canonical_kind(kind: &str) -> Option<&'static str> {
     let table: BTreeMap<&str, &'static str> = BTreeMap::from([
         ("pod", "Pod"),
         ("pods", "Pod"),

@@ -33,6 +33,12 @@ use crate::objects::Object;
 use crate::validation::field::{BadValue, FieldError, Path, go_quote};
 use crate::validation::meta::go_string_slice;
 
+/// Diagnostic codes of this module.
+pub mod codes {
+    /// A Service written for a dual-stack or IPv6 cluster (simctl's is IPv4 only).
+    pub const SINGLE_STACK: &str = "SingleStackCluster";
+}
+
 /// Where a cloud's load balancers get their addresses (SCENARIO.md section 2).
 pub const CLOUD_LB_POOL: &str = "198.51.100.0/24";
 
@@ -207,6 +213,8 @@ struct Pending<'a> {
     /// Reserved so far (released if the Service is refused).
     ips: Vec<Ipv4Addr>,
     ports: Vec<u16>,
+    /// What simctl simulates differently from the input, said once the Service exists.
+    notes: Vec<Diagnostic>,
 }
 
 impl Pending<'_> {
@@ -275,7 +283,7 @@ impl Pending<'_> {
     fn allocate(&mut self, alloc: &mut Allocators, seed: u64) -> Result<(), Box<Diagnostic>> {
         let type_ = s(&self.spec.type_).to_string();
         if type_ != "ExternalName" {
-            self.check_families()?;
+            self.single_stack()?;
             self.alloc_cluster_ip(alloc, seed)?;
         }
         let mut rng = names::rng_for(seed, &["node-port", &self.sim.namespace, &self.sim.name]);
@@ -299,7 +307,7 @@ impl Pending<'_> {
         match ips.first() {
             Some(first) if first == "None" => Ok(()),
             Some(first) => {
-                // Validation has checked the syntax; IPv6 is refused by check_families.
+                // Validation has checked the syntax; IPv6 is left out by single_stack.
                 let ip: Ipv4Addr = first.parse().map_err(|_| {
                     self.invalid(FieldError::invalid(
                         &self.cluster_ips_field().index(0),
@@ -336,37 +344,64 @@ impl Pending<'_> {
         }
     }
 
-    /// `initIPFamilyFields` on a single-stack IPv4 cluster.
-    fn check_families(&self) -> Result<(), Box<Diagnostic>> {
-        if s(&self.spec.ip_family_policy) == "RequireDualStack" {
-            return Err(self.invalid(FieldError::invalid(
-                &Path::new("spec").child("ipFamilyPolicy"),
-                "RequireDualStack",
-                "this cluster is not configured for dual-stack services",
-            )));
-        }
+    /// The IP families, on the IPv4 single-stack cluster simctl simulates.
+    ///
+    /// A real single-stack cluster refuses a Service written for a dual-stack one
+    /// (`initIPFamilyFields` in alloc.go: `this cluster is not configured for dual-stack
+    /// services`, `IPv6 is not configured on this cluster`). simctl cannot be configured
+    /// dual-stack, so that refusal would blame the input for simctl's own limit: such a
+    /// Service is simulated with its IPv4 family alone, and a note says so. A Service
+    /// with no IPv4 family at all cannot be simulated: it is left out, with a warning.
+    fn single_stack(&mut self) -> Result<(), Box<Diagnostic>> {
         let ips = self.cluster_ips();
-        for (i, ip) in ips.iter().enumerate() {
-            if ip == "None" {
-                break;
-            }
-            if ip.contains(':') {
-                return Err(self.invalid(FieldError::invalid(
-                    &self.cluster_ips_field().index(i),
-                    BadValue::Raw(go_string_slice(&ips)),
-                    "IPv6 is not configured on this cluster",
-                )));
-            }
+        if ips.first().is_some_and(|ip| ip == "None") {
+            return Ok(());
         }
-        for (i, fam) in self.spec.ip_families.iter().flatten().enumerate() {
-            if fam != "IPv4" {
-                return Err(self.invalid(FieldError::invalid(
-                    &Path::new("spec").child("ipFamilies").index(i),
-                    fam.as_str(),
-                    "not configured on this cluster",
-                )));
-            }
+        let families: Vec<String> = self.spec.ip_families.clone().unwrap_or_default();
+        let v4_ips: Vec<String> = ips.iter().filter(|ip| !ip.contains(':')).cloned().collect();
+        let has_v6 = ips.iter().any(|ip| ip.contains(':')) || families.iter().any(|f| f != "IPv4");
+        let require = s(&self.spec.ip_family_policy) == "RequireDualStack";
+        if !has_v6 && !require {
+            return Ok(());
         }
+        let no_v4 = (!families.is_empty() && !families.iter().any(|f| f == "IPv4"))
+            || (!ips.is_empty() && v4_ips.is_empty());
+        let field = if ips.iter().any(|ip| ip.contains(':')) {
+            "spec.clusterIPs"
+        } else if families.iter().any(|f| f != "IPv4") {
+            "spec.ipFamilies"
+        } else {
+            "spec.ipFamilyPolicy"
+        };
+        let name = go_quote(&self.sim.name);
+        if no_v4 {
+            return Err(Box::new(
+                Diagnostic::warning(
+                    codes::SINGLE_STACK,
+                    format!(
+                        "Service {name} is IPv6 only; simctl simulates an IPv4 single-stack cluster, so it is left out"
+                    ),
+                )
+                .at(self.obj.locate(field))
+                .field(field)
+                .help("simctl's cluster has no IPv6; give the Service an IPv4 family to simulate it"),
+            ));
+        }
+        self.notes.push(
+            Diagnostic::note(
+                codes::SINGLE_STACK,
+                format!(
+                    "Service {name} is written for a dual-stack cluster; simctl simulates an IPv4 single-stack cluster, so only its IPv4 family is simulated"
+                ),
+            )
+            .at(self.obj.locate(field))
+            .field(field)
+            .help("a real single-stack cluster refuses it (`this cluster is not configured for dual-stack services`); on a dual-stack cluster it also gets an IPv6 ClusterIP, which simctl does not model"),
+        );
+        self.spec.cluster_ip = v4_ips.first().cloned();
+        self.spec.cluster_ips = (!v4_ips.is_empty()).then(|| v4_ips.clone());
+        self.spec.ip_families = Some(vec!["IPv4".to_string()]);
+        self.spec.ip_family_policy = Some("SingleStack".to_string());
         Ok(())
     }
 
@@ -542,8 +577,11 @@ pub fn create_services(
             sim: sim_service(svc, *origin),
             ips: Vec::new(),
             ports: Vec::new(),
+            notes: Vec::new(),
         };
-        if let Err(d) = p.allocate(alloc, seed) {
+        let result = p.allocate(alloc, seed);
+        diags.append(&mut p.notes);
+        if let Err(d) = result {
             p.release(alloc);
             diags.push(*d);
             continue;

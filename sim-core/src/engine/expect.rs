@@ -32,15 +32,10 @@ pub fn evaluate(
             let (passed, message) = match (&x.traffic, &x.diagnostic) {
                 (Some(name), _) => traffic(x, name, run),
                 (None, Some(d)) => {
-                    let hit = diagnostics.iter().chain(run.diagnostics.iter()).find(|g| {
-                        d.field
-                            .as_ref()
-                            .is_none_or(|f| g.field.as_deref() == Some(f.as_str()))
-                            && d.contains
-                                .as_ref()
-                                .is_none_or(|c| g.message.contains(c.as_str()))
-                            && d.code.as_ref().is_none_or(|c| &g.code == c)
-                    });
+                    let hit = diagnostics
+                        .iter()
+                        .chain(run.diagnostics.iter())
+                        .find(|g| crate::admit::claims_diagnostic(d, g));
                     let what = describe_diag_expectation(d);
                     match hit {
                         Some(g) => (true, format!("diagnostic {what}: found \"{}\"", g.message)),

@@ -83,6 +83,12 @@ const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 32768..=60999;
 /// Build the cluster and run every traffic entry and event of the scenario (without
 /// traffic in the Scenario, the reachability matrix).
 pub fn run(loaded: &Loaded, opts: &RunOptions) -> RunResult {
+    run_on(loaded, cluster::build(loaded, &build_options(opts)), opts)
+}
+
+/// [`run`] on a cluster already built from `loaded` with `opts`' seed and mode (by
+/// [`crate::admit::admit`], which `simctl run` asks first), so it is built once.
+pub fn run_on(loaded: &Loaded, cluster: Cluster, opts: &RunOptions) -> RunResult {
     let events: Vec<(u64, EventAction)> = loaded
         .scenario
         .iter()
@@ -95,7 +101,7 @@ pub fn run(loaded: &Loaded, opts: &RunOptions) -> RunResult {
         .map(|s| &s.doc.spec.traffic)
         .filter(|t| !t.is_empty());
     simulate(
-        loaded,
+        cluster,
         opts,
         |cluster| match traffic {
             Some(t) => t.iter().map(TrafficPlan::from_spec).collect(),
@@ -113,20 +119,28 @@ pub fn run_plans(
     opts: &RunOptions,
     plans: impl FnOnce(&Cluster) -> Vec<TrafficPlan>,
 ) -> RunResult {
-    simulate(loaded, opts, plans, &[])
+    simulate(
+        cluster::build(loaded, &build_options(opts)),
+        opts,
+        plans,
+        &[],
+    )
+}
+
+/// The control plane's options for a run's.
+pub fn build_options(opts: &RunOptions) -> cluster::build::BuildOptions {
+    cluster::build::BuildOptions {
+        seed: opts.seed,
+        proxy_mode: opts.proxy_mode,
+    }
 }
 
 fn simulate(
-    loaded: &Loaded,
+    cluster: Cluster,
     opts: &RunOptions,
     plans: impl FnOnce(&Cluster) -> Vec<TrafficPlan>,
     events: &[(u64, EventAction)],
 ) -> RunResult {
-    let build = cluster::build::BuildOptions {
-        seed: opts.seed,
-        proxy_mode: opts.proxy_mode,
-    };
-    let cluster = cluster::build(loaded, &build);
     let seed = cluster.config.seed;
     let plans = plans(&cluster);
     let mut engine = Engine::new(cluster, seed);
