@@ -389,11 +389,7 @@ fn check(
         .filter(|d| !args.common.quiet || d.severity == Severity::Error)
         .cloned()
         .collect();
-    let code = if checked.valid {
-        EXIT_OK
-    } else {
-        EXIT_INVALID
-    };
+    let code = if checked.valid { EXIT_OK } else { EXIT_INVALID };
     match args.common.output {
         Output::Json => {
             let doc = output::check_json_of(&sources, &loaded, &checked, args.common.quiet);

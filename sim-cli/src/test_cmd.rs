@@ -107,8 +107,7 @@ pub(crate) fn test(
             }],
             ..args.inputs.clone()
         };
-        let (sources, loaded) =
-            super::load_admitted(&one, stdin, opts.seed, opts.proxy_mode)?;
+        let (sources, loaded) = super::load_admitted(&one, stdin, opts.seed, opts.proxy_mode)?;
         let name = match sources.iter().next() {
             Some((id, _)) => sources.name(id).to_string(),
             None => one.ordered[0].display().to_string(),
