@@ -286,7 +286,7 @@ fn a_refusal_is_invalid_unless_an_expectation_claims_it() {
     let check = simctl(&["check", "-"], unclaimed.as_bytes());
     assert_eq!(check.code, 2, "{}", check.stdout);
     assert!(
-        check.stdout.contains("error[FieldValueInvalid]: The Service \"b\" is invalid: spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated\n  --> <stdin>:30:75"),
+        check.stderr.contains("error[FieldValueInvalid]: The Service \"b\" is invalid: spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated\n  --> <stdin>:30:75"),
         "{}",
         check.stdout
     );
@@ -308,9 +308,9 @@ fn a_refusal_is_invalid_unless_an_expectation_claims_it() {
     let check = simctl(&["check", "-"], claimed.as_bytes());
     assert_eq!(check.code, 0, "{}", check.stdout);
     assert!(
-        check.stdout.contains("help: claimed by spec.expect[2]"),
+        check.stderr.contains("help: claimed by spec.expect[2]"),
         "{}",
-        check.stdout
+        check.stderr
     );
     assert!(
         check
