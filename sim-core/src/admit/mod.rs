@@ -33,9 +33,10 @@ use crate::scenario::DiagnosticExpectation;
 pub struct Admission {
     /// The cluster as built; `None` when the input has load errors (nothing is built).
     pub cluster: Option<Cluster>,
-    /// What the control plane and the reference checks found, in that order (the
-    /// cluster's own diagnostics, claimed refusals marked as such, then dangling
-    /// references). Load diagnostics are not repeated here.
+    /// The control plane's refusals (claimed ones marked as such), then dangling
+    /// references: errors only. What the rest of the cluster reports (a pod the
+    /// scheduler cannot place, ...) is the run's to tell; load diagnostics are not
+    /// repeated here.
     pub diagnostics: Vec<Diagnostic>,
     /// Errors among `diagnostics` that an expectation claims.
     pub claimed: usize,
@@ -74,7 +75,12 @@ pub fn admit(loaded: &Loaded, opts: &BuildOptions) -> Admission {
             None => valid = false,
         }
     }
-    let mut diagnostics = cluster.diagnostics.clone();
+    let mut diagnostics: Vec<Diagnostic> = cluster
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .cloned()
+        .collect();
     let dangling = references::check(loaded, &cluster);
     valid &= dangling.is_empty();
     diagnostics.extend(dangling);
