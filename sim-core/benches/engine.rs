@@ -54,6 +54,57 @@ fn bench_flows(c: &mut Criterion) {
     g.finish();
 }
 
+/// 100 nodes, two Deployments of 500 nginx pods behind one ClusterIP Service (1,000
+/// endpoints), and `requests` fresh connections from a client pod: issue 13's
+/// throughput case (every DNAT hop's rule path names one of 1,000 endpoints).
+fn wide(requests: u32) -> String {
+    let mut s = String::from(
+        "apiVersion: simctl/v1alpha1\nkind: Scenario\nmetadata: {name: wide}\nspec:\n  cluster:\n    nodes:\n",
+    );
+    for i in 1..=100 {
+        s.push_str(&format!("      - {{name: node-{i}}}\n"));
+    }
+    s.push_str(&format!(
+        "  traffic:\n    - {{name: load, from: pod/client, to: \"10.96.100.100:80\", requests: {requests}, interval: 1us}}\n"
+    ));
+    for half in ["a", "b"] {
+        s.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web-{half}}}\nspec:\n  replicas: 500\n  selector: {{matchLabels: {{app: web, half: {half}}}}}\n  template:\n    metadata: {{labels: {{app: web, half: {half}}}}}\n    spec:\n      containers: [{{name: nginx, image: nginx}}]\n"
+        ));
+    }
+    s.push_str("---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  clusterIP: 10.96.100.100\n  selector: {app: web}\n  ports: [{port: 80}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: client}\nspec:\n  containers: [{name: sh, image: busybox}]\n");
+    s
+}
+
+fn bench_wide(c: &mut Criterion) {
+    const REQUESTS: u32 = 2_000;
+    let text = wide(REQUESTS);
+    let (_, loaded) = load_str("wide.yaml", &text, &LoadOptions::default());
+    assert!(!loaded.has_errors());
+    let mut g = c.benchmark_group("flows-1000-endpoints");
+    g.throughput(Throughput::Elements(u64::from(REQUESTS)));
+    g.sample_size(10);
+    for mode in [ProxyMode::Iptables, ProxyMode::Ipvs, ProxyMode::Nftables] {
+        g.bench_with_input(
+            BenchmarkId::new(mode.as_str(), "summary"),
+            &mode,
+            |b, &mode| {
+                b.iter(|| {
+                    engine::run(
+                        &loaded,
+                        &RunOptions {
+                            seed: Some(1),
+                            proxy_mode: Some(mode),
+                            trace: TraceLevel::Summary,
+                        },
+                    )
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
 fn bench_build(c: &mut Criterion) {
     let mut g = c.benchmark_group("build");
     g.sample_size(10);
@@ -67,5 +118,5 @@ fn bench_build(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_load, bench_flows, bench_build);
+criterion_group!(benches, bench_load, bench_flows, bench_wide, bench_build);
 criterion_main!(benches);

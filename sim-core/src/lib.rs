@@ -28,6 +28,13 @@
 //! Later stages (control plane, data plane, engine, traces) consume only the output of
 //! [`manifest::load`]: defaulted, validated objects that cannot be invalid.
 //!
+//! Then the simulation: the control plane ([`cluster`]), kube-proxy ([`proxy`]),
+//! NetworkPolicy ([`policy`]) and the discrete-event engine ([`engine`]) that walks each
+//! packet and records every hop as a typed record ([`trace`]: facts, no words). Words
+//! come last: [`render`] turns records into sentences and rule text, once, for the
+//! terminal, the JSON and the browser; [`explain`], [`lint`], [`reach`] and [`export`]
+//! read the records.
+//!
 //! The shells print the documents [`output`] builds, so the command line and the browser
 //! give the same bytes for the same input and seed.
 
@@ -46,6 +53,7 @@ pub mod output;
 pub mod policy;
 pub mod proxy;
 pub mod reach;
+pub mod render;
 pub mod scenario;
 pub mod schema;
 pub mod source;

@@ -94,6 +94,27 @@ pub struct PolicyVerdict {
     pub isolating: Vec<PolicyId>,
     /// Policies with a rule that allowed the connection (index of policy, index of rule).
     pub allowed_by: Vec<(PolicyId, usize)>,
+    /// Why the connection is allowed whatever the policies say, when it is.
+    pub exemption: Option<Exemption>,
+}
+
+/// Connections no NetworkPolicy can block (the concept page, "a pod cannot block access
+/// to itself"; "traffic to and from the node where a Pod is running is always allowed").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exemption {
+    /// Between a pod and itself.
+    SamePod,
+    /// Between a pod and an address of its own node.
+    OwnNode,
+}
+
+impl Exemption {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Exemption::SamePod => "a pod cannot block traffic with itself",
+            Exemption::OwnNode => "traffic between a pod and its own node is always allowed",
+        }
+    }
 }
 
 /// May a new connection pass `pod` in `direction` with `peer` on `port`/`protocol`?
@@ -113,6 +134,7 @@ pub fn check(
         allowed: true,
         isolating: Vec::new(),
         allowed_by: Vec::new(),
+        exemption: None,
     };
     let Some(target) = cluster.pods.get(pod) else {
         return open;
@@ -164,18 +186,20 @@ pub fn check(
             }
         }
     }
-    let allowed = !allowed_by.is_empty() || exemption(cluster, pod, target, peer).is_some();
+    let exemption = exemption(cluster, pod, target, peer);
+    let allowed = !allowed_by.is_empty() || exemption.is_some();
     PolicyVerdict {
         allowed,
         isolating,
         allowed_by,
+        exemption,
     }
 }
 
 /// Why a connection is allowed whatever the policies say, if it is.
-fn exemption(cluster: &Cluster, pod: PodId, target: &SimPod, peer: Peer) -> Option<&'static str> {
+fn exemption(cluster: &Cluster, pod: PodId, target: &SimPod, peer: Peer) -> Option<Exemption> {
     if peer.pod == Some(pod) || peer.ip == target.ip {
-        return Some("a pod cannot block traffic with itself");
+        return Some(Exemption::SamePod);
     }
     let peer_is_pod = peer
         .pod
@@ -191,7 +215,7 @@ fn exemption(cluster: &Cluster, pod: PodId, target: &SimPod, peer: Peer) -> Opti
                 n.addresses().any(|a| a == peer.ip) || n.pod_cidr.nth(1) == Some(peer.ip)
             })
     {
-        return Some("traffic between a pod and its own node is always allowed");
+        return Some(Exemption::OwnNode);
     }
     None
 }
@@ -406,13 +430,8 @@ impl PolicyVerdict {
                 .collect();
             return format!("allowed by {}", by.join(", "));
         }
-        if self.allowed {
-            let why = cluster
-                .pods
-                .get(pod)
-                .and_then(|t| exemption(cluster, pod, t, peer))
-                .unwrap_or("allowed");
-            return format!("allowed: {why}");
+        if let (true, Some(why)) = (self.allowed, self.exemption) {
+            return format!("allowed: {}", why.describe());
         }
         let names: Vec<String> = self.isolating.iter().map(|&id| policy_name(id)).collect();
         let what = match direction {

@@ -1,12 +1,31 @@
 //! What happened to each flow: outcomes, reasons and hops (SCENARIO.md sections 4 and 5).
 //!
-//! A [`Hop`] records where the packet is, what matched there (a kube-proxy chain and
-//! rule, a policy, a socket), the 5-tuple before and after, and the object whose YAML
-//! caused it. Explanations are computed from these records, never written beside them.
+//! Facts, then words. A [`Hop`] is a typed record, as a Batfish trace step is: where the
+//! packet is, the packet as it leaves, the rewrite done there ([`Nat`]: the tuple before
+//! and after), and a [`Step`] saying what matched: a Service port and its entrance, the
+//! endpoint chosen and how, kube-proxy's rule path by typed indexes
+//! ([`crate::proxy::rules::Rule`]), a conntrack entry, a NetworkPolicy verdict with its
+//! rules, a socket and what decided it, a DNS query and its answer. The object and field
+//! that caused a hop ([`Hop::cause`]) follow from the step. No words are stored: the
+//! sentences, the rule text (`iptables-save`, `ipvsadm`, `nft` syntax) and the chain
+//! names are rendered from these records by [`crate::render`] only when a hop is printed,
+//! for the terminal, the JSON and the browser alike. Explanations read the records.
+//!
+//! Adding a kind of hop is one [`Step`] variant (its facts, its [`Action`], its cause)
+//! plus its template in [`crate::render::words`].
 
 use std::fmt;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
 
-use crate::net::FiveTuple;
+use smallvec::SmallVec;
+
+use crate::cluster::{ClientId, Cluster, NodeId, PodId, ProxyMode, ServiceId};
+use crate::net::{Cidr, FiveTuple, SockAddr};
+use crate::policy::{Direction, PolicyVerdict};
+use crate::proxy::index::PortEntry;
+use crate::proxy::rules::RulePath;
+use crate::proxy::{Entrance, Pick};
 
 /// What the client sees (SCENARIO.md section 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -139,14 +158,23 @@ pub enum NatKind {
     Dnat,
     Snat,
     Masquerade,
+    /// conntrack's reverse translation of a reply: it undoes the rewrites the request got
+    /// on this node (a DNAT is undone on the reply's source, a SNAT or masquerade on its
+    /// destination).
+    UnNat {
+        dnat: bool,
+        snat: bool,
+    },
 }
 
 impl NatKind {
+    /// `DNAT`, `SNAT`, `MASQUERADE`; `UNNAT` for a reply's reverse translation.
     pub fn as_str(self) -> &'static str {
         match self {
             NatKind::Dnat => "DNAT",
             NatKind::Snat => "SNAT",
             NatKind::Masquerade => "MASQUERADE",
+            NatKind::UnNat { .. } => "UNNAT",
         }
     }
 }
@@ -159,17 +187,6 @@ pub struct Nat {
     pub after: FiveTuple,
 }
 
-/// One rule that matched, as the real data plane would list it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RuleStep {
-    /// `iptables nat`, `ipvs`, `nftables kube-proxy`, `NetworkPolicy`, `socket`, ...
-    pub table: String,
-    /// `KUBE-SERVICES`, `KUBE-SVC-XGLOHA7QRQ3V22RZ`, `service-ULMVA6XW-default/web/tcp/`...
-    pub chain: String,
-    /// The rule in the real tool's syntax, or a sentence for non-rule steps.
-    pub rule: String,
-}
-
 /// Where a hop happens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Place {
@@ -180,12 +197,12 @@ pub enum Place {
     LoadBalancer,
     Node(crate::cluster::NodeId),
     Pod(crate::cluster::PodId),
-    /// An address outside the simulation that accepts connections (a selector-less
-    /// Service's endpoint).
+    /// A host the simulation has no object for that accepts connections: an address a
+    /// Service's given endpoints (EndpointSlice, Endpoints) name and no pod has.
     External,
 }
 
-/// What happened at a hop.
+/// What happened at a hop, in one word (the JSON's `action`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     /// The sender emits the packet.
@@ -256,21 +273,331 @@ pub struct Cause {
     pub field: String,
 }
 
+/// Who sent a flow, as its story names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SenderRef {
+    /// A client, a node or a pod: named as the place.
+    Place(Place),
+    /// A raw `{ip, node}` packet, by how it enters the node (SCENARIO.md section 2).
+    Raw {
+        ip: Ipv4Addr,
+        node: NodeId,
+        arrival: RawArrival,
+    },
+}
+
+/// How a raw `{ip, node}` packet enters its node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RawArrival {
+    /// The address is the node's own (or loopback): a host process sends it.
+    Host,
+    /// The address is in clusterCIDR: a pod of the node sends it.
+    Pod,
+    /// Anything else: it arrives from the wire.
+    Wire,
+}
+
+/// Why a traffic entry's `from` names no sender.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoSender {
+    /// `from: {ip: ...}` is not an IPv4 address.
+    NotAnAddress,
+    /// `from: {node: ...}` names no node.
+    NoNode,
+    /// `from: pod/...` names no pod.
+    NoPod,
+    /// A name that is no client, node or pod.
+    Unknown,
+}
+
+/// Why an address has no route (ICMP host unreachable), for the words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoRouteHint {
+    /// The address is in serviceCIDR: a ClusterIP exists only on the nodes.
+    ClusterIp,
+    /// The address is in clusterCIDR: pod addresses are not routed from outside.
+    PodAddress,
+    /// LoadBalancer Services here are `<pending>` (no load-balancer controller).
+    PendingLoadBalancer,
+    /// Nothing more to say.
+    Nothing,
+}
+
+/// What kube-proxy did with a packet: the Service port it matched (and how the packet
+/// met it), the rules that matched in order, as typed records of the real proxier's
+/// rules. `entry` is kube-proxy's view of that Service port as of its last sync, shared
+/// with its index (an `Arc`: no copy per packet), so the rules print with the chain
+/// names and endpoints that were programmed when the packet passed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KubeProxy {
+    pub mode: ProxyMode,
+    /// The Service, its port (index into `spec.ports`) and the entrance.
+    pub service: Option<(ServiceId, usize, Entrance)>,
+    pub entry: Option<Arc<PortEntry>>,
+    pub rules: RulePath,
+}
+
+/// A conntrack entry: a connection's first packet as it arrived and as it left the
+/// node (destination and source rewrites both applied).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConntrackEntry {
+    pub original: FiveTuple,
+    pub translated: FiveTuple,
+}
+
+/// Who rewrote the source to the node's address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Masquerader {
+    /// kube-proxy's KUBE-MARK-MASQ mark, applied at POSTROUTING.
+    KubeProxy(ProxyMode),
+    /// The CNI's rule for pod traffic leaving the cluster network (`cidr`: clusterCIDR).
+    Cni(Cidr),
+}
+
+/// A NetworkPolicy verdict at a pod.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyRecord {
+    pub pod: PodId,
+    pub direction: Direction,
+    /// The other end, as the policy saw it: the source for ingress, the destination
+    /// for egress.
+    pub peer: crate::policy::Peer,
+    pub verdict: PolicyVerdict,
+}
+
+/// The socket that accepted a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Socket {
+    /// A container of a pod (what decided its sockets: the container's
+    /// [`crate::cluster::ListenSource`]).
+    Container { pod: PodId, container: usize },
+    /// kube-apiserver on the first node (the `default/kubernetes` Service's endpoint).
+    ApiServer,
+    /// A client: simctl assumes hosts outside the cluster accept.
+    Client(ClientId),
+    /// A host at an address the given endpoints name and no pod has.
+    Given,
+}
+
+/// Where nothing accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoSocket {
+    /// The pod has no socket on the port (`loopback`: one, bound to 127.0.0.1 only).
+    Pod { pod: PodId, loopback: bool },
+    /// The node's address, on a port no process of the node and no NodePort has.
+    Node,
+}
+
+/// What matched at a hop: the typed facts the words are rendered from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// The sender emits the packet.
+    Send { sender: SenderRef },
+    /// A pod's DNS query to its nameserver leaves the pod.
+    DnsQuery { server: SockAddr },
+    /// A lookup the sender answers from its own knowledge (node names, `pod/...`,
+    /// clients' dnsNames): no packet is sent. The answer is the flow's `dns`.
+    Lookup,
+    /// The nameserver's answer reached the pod. The answer is the flow's `dns`.
+    DnsAnswer,
+    /// The query got no answer: the name cannot be resolved.
+    DnsUnanswered {
+        outcome: Outcome,
+        reason: Option<Reason>,
+    },
+    /// The traffic entry's `from` names no sender.
+    NoSender(NoSender),
+    /// A link lost the packet (the hop is at the far end).
+    Lost { from: Place },
+    /// A node routes the packet to the next place.
+    Route { to: Place },
+    /// The cloud load balancer hands the packet to a node (`health_checked`: only nodes
+    /// whose kube-proxy health check passes, externalTrafficPolicy Local).
+    LoadBalance { node: NodeId, health_checked: bool },
+    /// The load balancer has no node to send to.
+    NoHealthyNode,
+    /// No host has the address: ICMP host unreachable.
+    NoRoute { hint: NoRouteHint },
+    /// The node is down.
+    NodeDown,
+    /// An address of this node's podCIDR that no pod and no given endpoint has.
+    NoPodAt,
+    /// An address of the service CIDR that no kube-proxy rule matches.
+    NoServiceRule,
+    /// The hop limit was reached.
+    HopLimit,
+    /// kube-proxy DNATed the packet to endpoint `endpoint` of the entry, chosen by
+    /// `pick`; `masquerade`: it marked the packet for masquerade.
+    ServiceDnat {
+        proxy: Box<KubeProxy>,
+        endpoint: usize,
+        pick: Pick,
+        masquerade: bool,
+    },
+    /// conntrack knew the connection: the same translation as its first packet.
+    ConntrackHit { entry: ConntrackEntry },
+    /// kube-proxy rejected the packet.
+    ProxyReject {
+        proxy: Box<KubeProxy>,
+        reason: Reason,
+    },
+    /// kube-proxy dropped the packet.
+    ProxyDrop {
+        proxy: Box<KubeProxy>,
+        reason: Reason,
+    },
+    /// kube-proxy's health-check server answered.
+    HealthCheck {
+        proxy: Box<KubeProxy>,
+        healthy: bool,
+        local_endpoints: usize,
+    },
+    /// The source was rewritten to the node's address (the new source is `nat.after`).
+    Masquerade { by: Masquerader },
+    /// A NetworkPolicy verdict.
+    Policy(Box<PolicyRecord>),
+    /// A socket accepted the connection.
+    Accept(Socket),
+    /// Nothing accepted: TCP RST / ICMP port unreachable.
+    Refuse(NoSocket),
+    /// The destination answers (SYN-ACK, or the rejection when `refused`).
+    Reply { refused: bool },
+    /// A place on the way back forwards the reply.
+    ForwardReply,
+    /// conntrack un-NATs the reply: the connection's entries on this node, newest first.
+    UnNat {
+        entries: SmallVec<[ConntrackEntry; 2]>,
+    },
+    /// The reply reached the sender: connected.
+    Complete { sender: SenderRef },
+    /// The rejection reached the sender: connection refused.
+    Refused { sender: SenderRef },
+}
+
+impl Step {
+    /// The one-word action of the step.
+    pub fn action(&self) -> Action {
+        match self {
+            Step::Send { .. } | Step::DnsQuery { .. } => Action::Send,
+            Step::Lookup | Step::DnsAnswer | Step::DnsUnanswered { .. } => Action::Resolve,
+            Step::Lost { .. } => Action::Lost,
+            Step::Route { .. } | Step::LoadBalance { .. } | Step::ForwardReply => Action::Forward,
+            Step::NoSender(_)
+            | Step::NoHealthyNode
+            | Step::NodeDown
+            | Step::NoPodAt
+            | Step::NoServiceRule
+            | Step::HopLimit
+            | Step::ProxyDrop { .. } => Action::Drop,
+            Step::NoRoute { .. } => Action::Unreachable,
+            Step::ServiceDnat { .. } | Step::ConntrackHit { .. } => Action::Dnat,
+            Step::ProxyReject { .. } => Action::Reject,
+            Step::HealthCheck { .. } => Action::HealthCheck,
+            Step::Masquerade { .. } => Action::Masquerade,
+            Step::Policy(p) if p.verdict.allowed => Action::PolicyAllow,
+            Step::Policy(_) => Action::PolicyDrop,
+            Step::Accept(_) => Action::Deliver,
+            Step::Refuse(_) | Step::Refused { .. } => Action::Refuse,
+            Step::Reply { .. } => Action::Reply,
+            Step::UnNat { .. } => Action::UnNat,
+            Step::Complete { .. } => Action::Complete,
+        }
+    }
+
+    /// kube-proxy's record, for the steps kube-proxy decided.
+    pub fn kube_proxy(&self) -> Option<&KubeProxy> {
+        match self {
+            Step::ServiceDnat { proxy, .. }
+            | Step::ProxyReject { proxy, .. }
+            | Step::ProxyDrop { proxy, .. }
+            | Step::HealthCheck { proxy, .. } => Some(proxy),
+            _ => None,
+        }
+    }
+
+    /// The Service and port index (into `spec.ports`) kube-proxy matched here.
+    pub fn service_port(&self) -> Option<(ServiceId, usize)> {
+        self.kube_proxy()
+            .and_then(|k| k.service)
+            .map(|(s, p, _)| (s, p))
+    }
+
+    /// The NetworkPolicy verdict recorded here.
+    pub fn policy(&self) -> Option<&PolicyRecord> {
+        match self {
+            Step::Policy(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
 /// One step of a packet's path.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hop {
     /// Virtual time, nanoseconds since the start of the run.
     pub at_ns: u64,
     pub place: Place,
-    pub action: Action,
-    /// The packet as it leaves this hop.
-    pub tuple: FiveTuple,
+    /// The packet as it leaves this hop; `None` for a step that sends no packet (a
+    /// lookup the sender answers itself, a sender that names nothing).
+    pub packet: Option<FiveTuple>,
     pub nat: Option<Nat>,
-    /// What matched: kube-proxy rules, a policy, a socket.
-    pub rules: Vec<RuleStep>,
-    /// A sentence for people.
-    pub detail: String,
-    pub cause: Option<Cause>,
+    /// What matched.
+    pub step: Step,
+}
+
+impl Hop {
+    pub fn action(&self) -> Action {
+        self.step.action()
+    }
+
+    /// The object and field whose YAML made this hop happen: the Service port kube-proxy
+    /// matched, the policy rule that allowed (or the policy that isolated), the container
+    /// that accepted (or the pod's containers, none of which did).
+    pub fn cause(&self, cluster: &Cluster) -> Option<Cause> {
+        match &self.step {
+            Step::ServiceDnat { .. }
+            | Step::ProxyReject { .. }
+            | Step::ProxyDrop { .. }
+            | Step::HealthCheck { .. } => {
+                let (s, p) = self.step.service_port()?;
+                Some(Cause {
+                    origin: cluster.services.get(s)?.origin,
+                    field: format!("spec.ports[{p}]"),
+                })
+            }
+            Step::Policy(p) => {
+                let dir = p.direction.field();
+                if p.verdict.allowed {
+                    let &(id, rule) = p.verdict.allowed_by.first()?;
+                    Some(Cause {
+                        origin: cluster.policies.get(id)?.origin,
+                        field: format!("spec.{dir}[{rule}]"),
+                    })
+                } else {
+                    let &id = p.verdict.isolating.first()?;
+                    Some(Cause {
+                        origin: cluster.policies.get(id)?.origin,
+                        field: format!("spec.{dir}"),
+                    })
+                }
+            }
+            Step::Accept(Socket::Container { pod, container }) => {
+                let p = cluster.pods.get(*pod)?;
+                Some(Cause {
+                    origin: p.origin,
+                    field: format!("{}.containers[{container}]", p.spec_path),
+                })
+            }
+            Step::Refuse(NoSocket::Pod { pod, .. }) => {
+                let p = cluster.pods.get(*pod)?;
+                Some(Cause {
+                    origin: p.origin,
+                    field: format!("{}.containers", p.spec_path),
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Who answered a flow.

@@ -8,12 +8,12 @@ use serde_json::{Value, json};
 use crate::cluster::{Cluster, Origin, TargetPort};
 use crate::diag::Diagnostic;
 use crate::manifest::Loaded;
-use crate::net::FiveTuple;
+use crate::render::{self, View};
 use crate::source::Sources;
-use crate::trace::{Backend, Cause, Flow, Hop, Outcome, Place, Reason};
+use crate::trace::{Action, Backend, Cause, Flow, Outcome, Reason};
 
+use super::RunResult;
 use super::expect::{ExpectationResult, backend_name};
-use super::{RunResult, fmt_ns, place_name};
 
 /// Everything a report needs.
 pub struct Report<'a> {
@@ -39,6 +39,11 @@ impl Report<'_> {
 
     fn cause_at(&self, cause: &Cause) -> Option<String> {
         self.locate(cause.origin, &cause.field)
+    }
+
+    /// What rendering reads for this run.
+    pub fn view(&self) -> View<'_> {
+        View::of(self.run)
     }
 
     /// The JSON document of SCENARIO.md section 5.
@@ -72,7 +77,10 @@ impl Report<'_> {
             "backend": f.backend.as_ref().map(|b| backend_json(c, b)),
             "sourceIPSeen": f.source_seen.map(|ip| ip.to_string()),
             "masqueraded": f.masqueraded,
-            "hops": f.hops.iter().map(|h| self.hop_json(h)).collect::<Vec<_>>(),
+            "hops": f.hops.iter().map(|h| {
+                let at = h.cause(c).and_then(|cause| self.cause_at(&cause));
+                render::json::hop(&self.view(), f, h, at)
+            }).collect::<Vec<_>>(),
             "dns": f.dns.as_ref().map(|d| json!({
                 "query": d.query,
                 "type": match d.qtype { crate::cluster::dns::QueryType::A => "A", crate::cluster::dns::QueryType::Srv => "SRV" },
@@ -80,48 +88,6 @@ impl Report<'_> {
                 "answers": d.answers.iter().map(|a| json!({"name": a.name, "type": a.rtype, "data": a.data})).collect::<Vec<_>>(),
             })),
         })
-    }
-
-    fn hop_json(&self, h: &Hop) -> Value {
-        let c = &self.run.cluster;
-        let node = match h.place {
-            Place::Node(n) => c.nodes.get(n).map(|n| n.name.clone()),
-            Place::Pod(p) => c
-                .pods
-                .get(p)
-                .and_then(|p| c.nodes.get(p.node))
-                .map(|n| n.name.clone()),
-            _ => None,
-        };
-        let mut m = serde_json::Map::new();
-        m.insert("node".into(), node.map_or(Value::Null, Value::from));
-        m.insert("place".into(), place_name(c, h.place).into());
-        m.insert("at".into(), h.at_ns.into());
-        m.insert("action".into(), h.action.as_str().into());
-        if let Some(nat) = &h.nat {
-            m.insert(
-                "nat".into(),
-                json!({"kind": nat.kind.as_str(), "before": tuple_json(&nat.before), "after": tuple_json(&nat.after)}),
-            );
-        }
-        m.insert("packet".into(), tuple_json(&h.tuple));
-        m.insert("detail".into(), h.detail.clone().into());
-        if !h.rules.is_empty() {
-            m.insert(
-                "rules".into(),
-                h.rules
-                    .iter()
-                    .map(|r| json!({"table": r.table, "chain": r.chain, "rule": r.rule}))
-                    .collect::<Vec<_>>()
-                    .into(),
-            );
-        }
-        if let Some(cause) = &h.cause
-            && let Some(at) = self.cause_at(cause)
-        {
-            m.insert("source".into(), json!({"field": cause.field, "at": at}));
-        }
-        Value::Object(m)
     }
 
     /// The story of the run, for a terminal.
@@ -217,71 +183,14 @@ impl Report<'_> {
     }
 
     fn write_hops(&self, out: &mut String, f: &Flow) {
-        let c = &self.run.cluster;
-        let t0 = f.started_ns;
-        let width = f
-            .hops
-            .iter()
-            .map(|h| place_name(c, h.place).len())
-            .max()
-            .unwrap_or(0);
-        for h in &f.hops {
-            let at = format!("+{}", fmt_ns(h.at_ns.saturating_sub(t0)));
-            let place = place_name(c, h.place);
-            // The place is its own column: drop the detail's "node-1: " prefix.
-            let short = place.strip_prefix("pod/").unwrap_or(&place);
-            let detail = h
-                .detail
-                .strip_prefix(&format!("{place}: "))
-                .or_else(|| h.detail.strip_prefix(&format!("{short}: ")))
-                .unwrap_or(&h.detail);
-            let mut line = format!(
-                "  {at:>8}  {place:<width$}  {:<12} {detail}",
-                h.action.as_str()
-            );
-            if let Some(cause) = &h.cause
-                && let Some(at) = self.cause_at(cause)
-                && matches!(
-                    h.action,
-                    crate::trace::Action::Dnat
-                        | crate::trace::Action::Refuse
-                        | crate::trace::Action::PolicyDrop
-                        | crate::trace::Action::Reject
-                        | crate::trace::Action::Drop
-                )
-            {
-                let _ = write!(line, "  ({at})");
-            }
-            let _ = writeln!(out, "{}", line.trim_end());
-            if let Some(nat) = &h.nat {
-                let change = if nat.before.dst != nat.after.dst && nat.before.src == nat.after.src {
-                    format!("dst {} -> {}", nat.before.dst, nat.after.dst)
-                } else if nat.before.src != nat.after.src && nat.before.dst == nat.after.dst {
-                    format!("src {} -> {}", nat.before.src, nat.after.src)
-                } else {
-                    format!("{} -> {}", endpoints(&nat.before), endpoints(&nat.after))
-                };
-                let _ = writeln!(
-                    out,
-                    "  {:>8}  {:<width$}  {:<12} {} {change}",
-                    "",
-                    "",
-                    "",
-                    nat.kind.as_str()
-                );
-            }
-        }
+        render::text::write_hops(out, &self.view(), f, &|cause| self.cause_at(cause));
     }
 
     /// The short explanation of a failed flow: what failed and the line to fix.
     pub fn why(&self, f: &Flow) -> Option<String> {
         let reason = f.reason?;
         let c = &self.run.cluster;
-        let svc_hop = f.story_hops().iter().find(|h| {
-            h.cause
-                .as_ref()
-                .is_some_and(|c| c.field.starts_with("spec.ports["))
-        });
+        let svc_port = f.story_hops().iter().find_map(|h| h.step.service_port());
         match reason {
             Reason::NoListener | Reason::BoundToLoopback => {
                 let Some(Backend::Pod { pod, port }) = &f.backend else {
@@ -306,16 +215,8 @@ impl Report<'_> {
                         }
                     )
                 };
-                if let Some(hop) = svc_hop
-                    && let Some(cause) = &hop.cause
-                {
-                    let svc = c.services.iter().find(|s| s.origin == cause.origin)?;
-                    let port_index: usize = cause
-                        .field
-                        .trim_start_matches("spec.ports[")
-                        .trim_end_matches(']')
-                        .parse()
-                        .ok()?;
+                if let Some((svc, port_index)) = svc_port {
+                    let svc = c.services.get(svc)?;
                     let sp = svc.ports.get(port_index)?;
                     let target = match &sp.target {
                         TargetPort::Number(n) => n.to_string(),
@@ -340,9 +241,8 @@ impl Report<'_> {
                 let hop = f
                     .story_hops()
                     .iter()
-                    .find(|h| h.action == crate::trace::Action::Reject)?;
-                let cause = hop.cause.as_ref()?;
-                let svc = c.services.iter().find(|s| s.origin == cause.origin)?;
+                    .find(|h| h.action() == Action::Reject)?;
+                let svc = c.services.get(hop.step.service_port()?.0)?;
                 let Some(selector) = &svc.selector else {
                     return crate::explain::explain(self, f).map(|x| x.summary);
                 };
@@ -408,19 +308,18 @@ impl Report<'_> {
                 let hop = f
                     .story_hops()
                     .iter()
-                    .find(|h| h.action == crate::trace::Action::PolicyDrop)?;
+                    .find(|h| h.action() == Action::PolicyDrop)?;
                 let at = hop
-                    .cause
-                    .as_ref()
-                    .and_then(|c| self.cause_at(c))
+                    .cause(c)
+                    .and_then(|cause| self.cause_at(&cause))
                     .unwrap_or_default();
-                Some(format!("{} ({at})", hop.detail))
+                Some(format!("{} ({at})", self.view().detail(f, hop)))
             }
             Reason::NxDomain => f
                 .story_hops()
                 .iter()
-                .find(|h| h.action == crate::trace::Action::Resolve)
-                .map(|h| h.detail.clone()),
+                .find(|h| h.action() == Action::Resolve)
+                .map(|h| self.view().detail(f, h)),
             _ => crate::explain::explain(self, f).map(|x| x.summary),
         }
     }
@@ -428,14 +327,6 @@ impl Report<'_> {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
-}
-
-fn endpoints(t: &FiveTuple) -> String {
-    format!("{} > {}", t.src, t.dst)
-}
-
-fn tuple_json(t: &FiveTuple) -> Value {
-    json!({"protocol": t.protocol.as_str(), "src": t.src.to_string(), "dst": t.dst.to_string()})
 }
 
 fn backend_json(c: &Cluster, b: &Backend) -> Value {

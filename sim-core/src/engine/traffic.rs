@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use crate::cluster::{ClientId, Cluster, NodeId, PodId};
 use crate::net::Protocol;
 use crate::scenario::{self, From, Traffic};
+use crate::trace::NoSender;
 
 /// Who sends a flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,22 +101,18 @@ impl TrafficPlan {
 ///
 /// A pod is `name`, `namespace/name`, `pod/name` or `pod/namespace/name`; as a
 /// convenience a workload's name (`web`) stands for its first live pod.
-pub fn resolve_sender(cluster: &Cluster, from: &From) -> Result<Sender, String> {
+pub fn resolve_sender(cluster: &Cluster, from: &From) -> Result<Sender, NoSender> {
     match from {
         From::Address { ip, node } => {
-            let ip: Ipv4Addr = ip
-                .parse()
-                .map_err(|_| format!("{ip} is not an IPv4 address"))?;
-            let node = cluster
-                .node_by_name(node)
-                .ok_or_else(|| format!("no node named {node}"))?;
+            let ip: Ipv4Addr = ip.parse().map_err(|_| NoSender::NotAnAddress)?;
+            let node = cluster.node_by_name(node).ok_or(NoSender::NoNode)?;
             Ok(Sender::Raw { ip, node })
         }
         From::Name(name) => {
             if let Some(rest) = name.strip_prefix("pod/") {
                 return find_pod(cluster, rest)
                     .map(Sender::Pod)
-                    .ok_or_else(|| format!("no pod {rest}"));
+                    .ok_or(NoSender::NoPod);
             }
             if let Some(c) = cluster.client_by_name(name) {
                 return Ok(Sender::Client(c));
@@ -125,7 +122,7 @@ pub fn resolve_sender(cluster: &Cluster, from: &From) -> Result<Sender, String> 
             }
             find_pod(cluster, name)
                 .map(Sender::Pod)
-                .ok_or_else(|| format!("`{name}` is not a client, a node or a pod of this cluster"))
+                .ok_or(NoSender::Unknown)
         }
     }
 }

@@ -788,8 +788,9 @@ impl<'a> Gen<'a> {
         let isolating: Vec<crate::cluster::SimPolicy> = c
             .policies
             .iter()
-            .filter(|pol| drop.by(pol, &p.namespace))
-            .cloned()
+            .enumerate()
+            .filter(|(id, pol)| drop.by(*id, pol))
+            .map(|(_, pol)| pol.clone())
             .collect();
         let peers_key = if ingress { "from" } else { "to" };
         for pol in &isolating {

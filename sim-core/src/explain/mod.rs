@@ -22,7 +22,7 @@ use crate::cluster::{Cluster, Origin, PodId, Readiness, TargetPort};
 use crate::engine::report::Report;
 use crate::engine::traffic::Target;
 use crate::engine::{fmt_ns, place_name};
-use crate::trace::{Action, Backend, Flow, Hop, Outcome, Place, Reason};
+use crate::trace::{Action, Backend, Flow, Outcome, Place, PolicyRecord, Reason};
 
 /// An object's field and where it is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -158,10 +158,10 @@ pub fn explain(report: &Report, f: &Flow) -> Option<Explanation> {
             f.hops.len(),
             fmt_ns(h.at_ns.saturating_sub(f.started_ns)),
             place_name(c, h.place),
-            h.action.as_str()
+            h.action().as_str()
         );
-        x.what.clone_from(&h.detail);
-        if let Some(cause) = &h.cause {
+        x.what = report.view().detail(f, h);
+        if let Some(cause) = h.cause(c) {
             x.cause = Some(locate(report, cause.origin, &cause.field));
         }
     }
@@ -227,10 +227,11 @@ fn decisive_hop(f: &Flow, reason: Reason) -> Option<usize> {
         Reason::PacketLost => &[Action::Lost],
         _ => &[Action::Drop, Action::Reject],
     };
-    f.story_hops()
-        .iter()
-        .position(|h| want.contains(&h.action))
-        .or_else(|| f.story_hops().iter().rposition(|h| !h.detail.is_empty()))
+    let hops = f.story_hops();
+    hops.iter()
+        .position(|h| want.contains(&h.action()))
+        // Else the last hop: where the story stopped.
+        .or_else(|| hops.len().checked_sub(1))
 }
 
 /// `Kind ns/name` and `file:line` of a field of an object.
@@ -292,20 +293,12 @@ pub fn listening(c: &Cluster, pod: PodId) -> Vec<(String, u16, crate::net::Proto
     out
 }
 
-/// The Service and port index a hop's cause points at (`spec.ports[i]`).
+/// The Service and port index (into `spec.ports`) kube-proxy matched on the flow's way.
 pub(crate) fn service_of_flow(c: &Cluster, f: &Flow) -> Option<(usize, usize)> {
-    f.story_hops().iter().find_map(|h| {
-        let cause = h.cause.as_ref()?;
-        let i: usize = cause
-            .field
-            .strip_prefix("spec.ports[")?
-            .split(']')
-            .next()?
-            .parse()
-            .ok()?;
-        let s = c.services.iter().position(|s| s.origin == cause.origin)?;
-        Some((s, i))
-    })
+    f.story_hops()
+        .iter()
+        .find_map(|h| h.step.service_port())
+        .filter(|&(s, _)| s < c.services.len())
 }
 
 pub(crate) fn metadata_path(spec_path: &str) -> String {
@@ -322,8 +315,9 @@ fn no_listener(report: &Report, f: &Flow, x: &mut Explanation) {
         let port = f
             .story_hops()
             .iter()
-            .find(|h| h.action == Action::Refuse)
-            .map_or(f.tuple.dst.port, |h| h.tuple.dst.port);
+            .find(|h| h.action() == Action::Refuse)
+            .and_then(|h| h.packet)
+            .map_or(f.tuple.dst.port, |t| t.dst.port);
         let mut node_ports: Vec<String> = Vec::new();
         for s in c.services.iter().filter(|s| s.alive) {
             for p in &s.ports {
@@ -753,11 +747,11 @@ fn no_endpoints(report: &Report, f: &Flow, x: &mut Explanation) {
     };
 }
 
-/// What a flow's NetworkPolicy drop says, read off its `policy-drop` hop: the pod whose
-/// policies dropped it, the direction, the peer's address, the port and protocol. The
-/// explanation and the fix search both start from it.
+/// What a flow's NetworkPolicy drop says, read off its `policy-drop` hop's record: the
+/// pod whose policies dropped it, the direction, the peer's address, the port and
+/// protocol. The explanation and the fix search both start from it.
 pub(crate) struct PolicyDrop<'f> {
-    pub hop: &'f Hop,
+    pub record: &'f PolicyRecord,
     pub pod: PodId,
     pub ingress: bool,
     /// `"ingress"` or `"egress"`, as the policy's fields are called.
@@ -772,33 +766,25 @@ impl<'f> PolicyDrop<'f> {
         let hop = f
             .story_hops()
             .iter()
-            .find(|h| h.action == Action::PolicyDrop)?;
-        let Place::Pod(pod) = hop.place else {
-            return None;
-        };
-        let ingress = hop
-            .cause
-            .as_ref()
-            .is_some_and(|c| c.field == "spec.ingress");
+            .find(|h| h.action() == Action::PolicyDrop)?;
+        let record = hop.step.policy()?;
+        let packet = hop.packet?;
+        let ingress = record.direction == crate::policy::Direction::Ingress;
         Some(PolicyDrop {
-            hop,
-            pod,
+            record,
+            pod: record.pod,
             ingress,
-            dir: if ingress { "ingress" } else { "egress" },
-            peer_ip: if ingress {
-                hop.tuple.src.ip
-            } else {
-                hop.tuple.dst.ip
-            },
-            port: hop.tuple.dst.port,
-            proto: hop.tuple.protocol,
+            dir: record.direction.field(),
+            peer_ip: record.peer.ip,
+            port: packet.dst.port,
+            proto: packet.protocol,
         })
     }
 
-    /// Whether `pol` is one of the policies that dropped it: alive, in the pod's
-    /// namespace `ns`, and named by the hop.
-    pub fn by(&self, pol: &crate::cluster::SimPolicy, ns: &str) -> bool {
-        pol.alive && pol.namespace == ns && self.hop.detail.contains(&pol.name)
+    /// Whether policy `id` is one of the policies that isolate the pod (and so dropped
+    /// the packet: none of their rules allowed it).
+    pub fn by(&self, id: crate::cluster::PolicyId, pol: &crate::cluster::SimPolicy) -> bool {
+        pol.alive && self.record.verdict.isolating.contains(&id)
     }
 }
 
@@ -839,7 +825,9 @@ fn policy_denied(report: &Report, f: &Flow, x: &mut Explanation) {
     let selecting: Vec<&crate::cluster::SimPolicy> = c
         .policies
         .iter()
-        .filter(|pol| drop.by(pol, &p.namespace))
+        .enumerate()
+        .filter(|(id, pol)| drop.by(*id, pol))
+        .map(|(_, pol)| pol)
         .collect();
     for pol in &selecting {
         let rules = if ingress {

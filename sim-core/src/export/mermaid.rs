@@ -12,10 +12,11 @@
 use std::fmt::Write as _;
 
 use crate::cluster::Cluster;
+use crate::engine::RunResult;
 use crate::engine::traffic::{Target, TrafficPlan};
-use crate::engine::{RunResult, place_name};
 use crate::net::{FiveTuple, Protocol};
-use crate::trace::{Action, Flow, Hop, NatKind, Outcome, Place};
+use crate::render::{View, place_name};
+use crate::trace::{Action, Flow, Hop, NatKind, Outcome, Place, Step};
 
 /// Every traffic entry's first flow, as Markdown with a Mermaid block each.
 pub fn sequences(run: &RunResult) -> String {
@@ -35,7 +36,7 @@ pub fn sequences(run: &RunResult) -> String {
         let _ = writeln!(out, "{}", headline(plan, flow));
         let _ = writeln!(out);
         let _ = writeln!(out, "```mermaid");
-        out.push_str(&sequence(&run.cluster, flow));
+        out.push_str(&sequence(&View::of(run), flow));
         let _ = writeln!(out, "```");
     }
     out
@@ -63,13 +64,14 @@ fn participant(cluster: &Cluster, h: &Hop) -> (String, Option<String>) {
     let place = place_name(cluster, h.place);
     match h.place {
         Place::Node(_) => {
-            let netfilter = match h.action {
+            let netfilter = match h.action() {
                 Action::Dnat
                 | Action::Masquerade
                 | Action::Reject
                 | Action::UnNat
                 | Action::HealthCheck => true,
-                Action::Drop => !h.rules.is_empty(),
+                // kube-proxy's drops; a node that is down or has no such pod is the node.
+                Action::Drop => matches!(h.step, Step::ProxyDrop { .. }),
                 _ => false,
             };
             if netfilter {
@@ -83,7 +85,8 @@ fn participant(cluster: &Cluster, h: &Hop) -> (String, Option<String>) {
 }
 
 /// The sequence diagram of one flow (without the Markdown fence).
-pub fn sequence(cluster: &Cluster, flow: &Flow) -> String {
+pub fn sequence(v: &View, flow: &Flow) -> String {
+    let cluster = v.cluster;
     let mut names: Vec<String> = Vec::new();
     let mut lines: Vec<String> = Vec::new();
     let intern = |names: &mut Vec<String>, n: &str| -> usize {
@@ -100,7 +103,7 @@ pub fn sequence(cluster: &Cluster, flow: &Flow) -> String {
     let mut last: Option<FiveTuple> = None;
     let mut replying = false;
     for h in &flow.hops {
-        if h.action == Action::Reply {
+        if h.action() == Action::Reply {
             replying = true;
         }
         let (who, host) = participant(cluster, h);
@@ -127,11 +130,12 @@ pub fn sequence(cluster: &Cluster, flow: &Flow) -> String {
                 None => lines.push(format!("    p{c}{arrow}p{me}: {words}")),
             }
         }
-        if let Some(note) = note(h, replying) {
+        if let Some(note) = note(v, flow, h, replying) {
             lines.push(format!("    Note over p{me}: {}", clean(&note)));
         }
-        if h.action == Action::Unreachable {
-            let t = h.tuple;
+        if h.action() == Action::Unreachable
+            && let Some(t) = h.packet
+        {
             let sender = intern(&mut names, &place_name(cluster, flow_first_place(flow)));
             lines.push(format!(
                 "    p{me}-->>p{sender}: ICMP host unreachable for {}",
@@ -139,7 +143,7 @@ pub fn sequence(cluster: &Cluster, flow: &Flow) -> String {
             ));
         }
         cur = Some(me);
-        last = Some(h.tuple);
+        last = h.packet.or(last);
     }
     let mut out = String::from("sequenceDiagram\n");
     for (i, n) in names.iter().enumerate() {
@@ -172,14 +176,14 @@ fn packet_words(t: &FiveTuple, replying: bool, refused: bool) -> String {
 }
 
 /// The note a hop deserves: rewrites and verdicts.
-fn note(h: &Hop, replying: bool) -> Option<String> {
+fn note(v: &View, flow: &Flow, h: &Hop, replying: bool) -> Option<String> {
     if let Some(nat) = &h.nat {
         let (b, a) = (nat.before, nat.after);
-        let kind = match (nat.kind, h.action) {
-            (_, Action::UnNat) => "conntrack un-NAT",
-            (NatKind::Dnat, _) => "DNAT",
-            (NatKind::Snat, _) => "SNAT",
-            (NatKind::Masquerade, _) => "MASQUERADE",
+        let kind = match nat.kind {
+            NatKind::UnNat { .. } => "conntrack un-NAT",
+            NatKind::Dnat => "DNAT",
+            NatKind::Snat => "SNAT",
+            NatKind::Masquerade => "MASQUERADE",
         };
         let change = if b.src == a.src {
             format!("dst {} → {}", b.dst, a.dst)
@@ -190,8 +194,9 @@ fn note(h: &Hop, replying: bool) -> Option<String> {
         };
         return Some(format!("{kind} {change}"));
     }
-    let detail = short_detail(&h.detail);
-    match h.action {
+    // The sentence without its leading place: the note is over the place already.
+    let detail = v.words(flow, h).body;
+    match h.action() {
         Action::Resolve
         | Action::Reject
         | Action::Drop
@@ -205,14 +210,6 @@ fn note(h: &Hop, replying: bool) -> Option<String> {
         Action::Refuse => Some("connection refused".into()),
         Action::Complete => Some("connected".into()),
         _ => None,
-    }
-}
-
-/// The detail without its leading `place: `.
-fn short_detail(d: &str) -> String {
-    match d.split_once(": ") {
-        Some((head, rest)) if !head.contains(' ') => rest.to_string(),
-        _ => d.to_string(),
     }
 }
 

@@ -90,22 +90,25 @@ pub fn flow_packets(f: &Flow, n: usize) -> Vec<Packet> {
     let mut replying = false;
     for pair in f.hops.windows(2) {
         let [prev, h] = pair else { continue };
-        if prev.action == Action::Reply && !replying {
+        if prev.action() == Action::Reply && !replying {
             replying = true;
             ttl = 64;
         }
-        if h.place == prev.place || h.action == Action::Resolve || prev.action == Action::Resolve {
+        if h.place == prev.place
+            || h.action() == Action::Resolve
+            || prev.action() == Action::Resolve
+        {
             continue;
         }
         // An egress policy drop happens in the sender before the wire.
-        if h.action == Action::PolicyDrop && Some(h.place) == f.hops.first().map(|x| x.place) {
+        if h.action() == Action::PolicyDrop && Some(h.place) == f.hops.first().map(|x| x.place) {
             continue;
         }
-        let t = prev.tuple;
-        if t.src.ip.is_unspecified() {
+        // A step that sent nothing put nothing on a wire.
+        let Some(t) = prev.packet else {
             continue;
-        }
-        let at_ns = if h.action == Action::Lost {
+        };
+        let at_ns = if h.action() == Action::Lost {
             prev.at_ns
         } else {
             h.at_ns
@@ -118,7 +121,7 @@ pub fn flow_packets(f: &Flow, n: usize) -> Vec<Packet> {
         set_ttl(&mut bytes, ttl);
         ttl = ttl.saturating_sub(1).max(1);
         out.push(Packet { at_ns, bytes });
-        if h.action == Action::Unreachable {
+        if h.action() == Action::Unreachable {
             let quoted = request(&t, isn, id_request);
             out.push(Packet {
                 at_ns: h.at_ns,

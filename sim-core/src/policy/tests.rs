@@ -175,7 +175,8 @@ fn not_isolated_allows_everything() {
         PolicyVerdict {
             allowed: true,
             isolating: vec![],
-            allowed_by: vec![]
+            allowed_by: vec![],
+            exemption: None,
         }
     );
     assert_eq!(

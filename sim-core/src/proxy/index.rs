@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use crate::cluster::{Cluster, NodeId, ServiceId, ServiceType, SimEndpoint};
 use crate::net::{Cidr, Protocol};
@@ -115,7 +116,12 @@ pub struct HealthEntry {
 /// The index kube-proxy's sync produces.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Index {
-    pub entries: Vec<PortEntry>,
+    /// One per Service port, shared with the hops that matched it (a sync builds new
+    /// entries; a hop keeps the one it met).
+    pub entries: Vec<Arc<PortEntry>>,
+    /// iptables' `statistic` threshold for "1 of `remaining`", indexed by `remaining`
+    /// (1 up to the largest endpoint set): computed once per sync, not per packet.
+    pub statistic: Vec<u32>,
     /// (ClusterIP | externalIP | LB IP, port, protocol) -> entry.
     pub vips: BTreeMap<(Ipv4Addr, u16, Protocol), (usize, Entrance)>,
     /// (nodePort, protocol) -> entry.
@@ -151,6 +157,14 @@ fn categorize_local(endpoints: &[SimEndpoint], node: NodeId) -> Vec<usize> {
 }
 
 impl Index {
+    /// The `statistic` threshold for "1 of `remaining`" (as xt_statistic compares it).
+    pub fn statistic_u32(&self, remaining: usize) -> u32 {
+        self.statistic
+            .get(remaining)
+            .copied()
+            .unwrap_or_else(|| names::iptables_probability_u32(remaining))
+    }
+
     /// Build the index; `endpoints_of(svc, port_idx)` gives the endpoints of a port.
     pub fn build(
         cluster: &Cluster,
@@ -248,7 +262,7 @@ impl Index {
                 if let Some(np) = entry.node_port {
                     index.node_ports.entry((np, entry.protocol)).or_insert(id);
                 }
-                index.entries.push(entry);
+                index.entries.push(Arc::new(entry));
             }
             if let Some(hc) = svc
                 .health_check_node_port
@@ -260,6 +274,10 @@ impl Index {
                 });
             }
         }
+        let widest = index.entries.iter().map(|e| e.endpoints.len()).max();
+        index.statistic = (0..=widest.unwrap_or(0))
+            .map(names::iptables_probability_u32)
+            .collect();
         // externalIPs and LB IPs after every ClusterIP, as KUBE-SERVICES would match a
         // ClusterIP rule of any Service first only by accident of order: an address is
         // one kind of thing in a sane cluster.

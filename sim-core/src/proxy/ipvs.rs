@@ -15,25 +15,23 @@
 //! from iptables rules matching ipsets: KUBE-CLUSTER-IP, KUBE-EXTERNAL-IP,
 //! KUBE-LOAD-BALANCER, KUBE-NODE-PORT-*, and KUBE-LOOP-BACK for hairpin.
 
+use std::sync::Arc;
+
 use rand::RngCore;
 
 use crate::cluster::{IpvsScheduler, ProxyMode};
-use crate::net::{Protocol, SockAddr};
-use crate::trace::{Reason, RuleStep};
+use crate::net::SockAddr;
+use crate::trace::Reason;
 
 use super::index::{Index, PortEntry};
+use super::rules::{Ipvs, NoRealServers, Rule, RulePath};
 use super::{
-    Dynamic, Entrance, Packet, ProxyAction, ProxyDecision, VirtualServer, affinity_key, dnat,
-    ep_str, lookup, step,
+    Dynamic, Entrance, Packet, Pick, ProxyAction, ProxyDecision, VirtualServer, affinity_key, dnat,
+    ep_u32, lookup,
 };
 
-const NAT: &str = "iptables nat";
-const FILTER: &str = "iptables filter";
-const IPVS: &str = "ipvs";
-const MARK_MASQ: &str = "KUBE-MARK-MASQ";
-
-fn proto_upper(p: Protocol) -> &'static str {
-    p.as_str()
+fn push(rules: &mut RulePath, r: Ipvs) {
+    rules.push(Rule::Ipvs(r));
 }
 
 pub(crate) fn process(
@@ -46,90 +44,57 @@ pub(crate) fn process(
     let t = pkt.input.tuple;
     let Some((e, entrance)) = lookup(index, pkt, ProxyMode::Ipvs) else {
         // A kube-ipvs0 address on a port no virtual server has: KUBE-IPVS-FILTER.
-        if let Some(&svc) = index.ipvs_bound.get(&t.dst.ip) {
-            let _ = svc;
-            return ProxyDecision {
-                service: None,
-                action: ProxyAction::Reject(Reason::NoServicePort),
-                steps: vec![step(
-                    FILTER,
-                    "KUBE-IPVS-FILTER",
-                    "-m conntrack --ctstate NEW -m set --match-set KUBE-IPVS-IPS dst -j REJECT --reject-with icmp-port-unreachable".into(),
-                )],
-            };
+        if index.ipvs_bound.contains_key(&t.dst.ip) {
+            return ProxyDecision::bare(
+                ProxyAction::Reject(Reason::NoServicePort),
+                Rule::Ipvs(Ipvs::FilterNoPort),
+            );
         }
         return ProxyDecision::not_matched();
     };
-    let mut steps = Vec::new();
-    let action = virtual_server(e, entrance, dynamic, pkt, &mut steps);
-    ProxyDecision {
-        service: Some((e.svc, e.port_idx, entrance)),
-        action,
-        steps,
-    }
+    let mut rules = RulePath::new();
+    let masq = mark(e, entrance, pkt, &mut rules);
+    let action = match masq {
+        Ok(masq) => virtual_server(e, entrance, masq, dynamic, pkt, &mut rules),
+        Err(drop) => drop,
+    };
+    ProxyDecision::on(e, entrance, action, rules)
 }
 
-fn virtual_server(
+/// The iptables rules ipvs mode writes around its ipsets: whether the packet is marked
+/// for masquerade, or `Err` when the load balancer's source-range firewall drops it.
+fn mark(
     e: &PortEntry,
     entrance: Entrance,
-    dynamic: &mut Dynamic,
     pkt: &Packet<'_>,
-    steps: &mut Vec<RuleStep>,
-) -> ProxyAction {
-    let node = pkt.input.node;
-    let t = pkt.input.tuple;
+    rules: &mut RulePath,
+) -> Result<bool, ProxyAction> {
     let cfg = &pkt.cluster.config.proxy;
-    let p = e.proto();
     let mut masq = false;
     match entrance {
         Entrance::ClusterIp => {
-            let comment = "-m comment --comment \"Kubernetes service cluster ip + port for masquerade purpose\"";
             if cfg.masquerade_all {
                 masq = true;
-                steps.push(step(
-                    NAT,
-                    "KUBE-SERVICES",
-                    format!("{comment} -m set --match-set KUBE-CLUSTER-IP dst,dst -j {MARK_MASQ}"),
-                ));
+                push(rules, Ipvs::MasqueradeAll);
             } else if let Some(cidr) = pkt.local_cidr() {
                 // The host's own connections to a VIP come from the VIP (it is local on
                 // kube-ipvs0), never from the pod range.
                 if pkt.input.from_host || !cidr.contains(pkt.src()) {
                     masq = true;
-                    steps.push(step(
-                        NAT,
-                        "KUBE-SERVICES",
-                        format!(
-                            "! -s {cidr} {comment} -m set --match-set KUBE-CLUSTER-IP dst,dst -j {MARK_MASQ}"
-                        ),
-                    ));
+                    push(rules, Ipvs::MasqueradeNotLocal { cidr });
                 }
             } else if pkt.input.from_host {
                 // detectLocalMode None: only node-originated traffic (source = a VIP).
                 masq = true;
-                steps.push(step(
-                    NAT,
-                    "KUBE-SERVICES",
-                    format!("{comment} -m set --match-set KUBE-CLUSTER-IP src,dst -j {MARK_MASQ}"),
-                ));
+                push(rules, Ipvs::MasqueradeHost);
             }
         }
         Entrance::ExternalIp => {
             if e.etp_local {
-                steps.push(step(
-                    NAT,
-                    "KUBE-SERVICES",
-                    "-m comment --comment \"Kubernetes service external ip + port with externalTrafficPolicy=local\" -m set --match-set KUBE-EXTERNAL-IP-LOCAL dst,dst -m addrtype --dst-type LOCAL -j ACCEPT".into(),
-                ));
+                push(rules, Ipvs::ExternalIpLocal);
             } else {
                 masq = true;
-                steps.push(step(
-                    NAT,
-                    "KUBE-SERVICES",
-                    format!(
-                        "-m comment --comment \"Kubernetes service external ip + port for masquerade and filter purpose\" -m set --match-set KUBE-EXTERNAL-IP dst,dst -j {MARK_MASQ}"
-                    ),
-                ));
+                push(rules, Ipvs::ExternalIpMasquerade);
             }
         }
         Entrance::LoadBalancer => {
@@ -139,71 +104,47 @@ fn virtual_server(
                 let allowed = e.source_ranges.iter().any(|c| c.contains(src))
                     || (allow_from_node && e.lb_ips.contains(&src));
                 if allowed {
-                    steps.push(step(
-                        FILTER,
-                        "KUBE-PROXY-FIREWALL",
-                        "-m comment --comment \"Kubernetes service load balancer ip + port + source cidr for packet filter purpose\" -m set --match-set KUBE-LOAD-BALANCER-SOURCE-CIDR dst,dst,src -j RETURN".into(),
-                    ));
+                    push(rules, Ipvs::FirewallReturn);
                 } else {
-                    steps.push(step(
-                        FILTER,
-                        "KUBE-PROXY-FIREWALL",
-                        "-m comment --comment \"Kubernetes service load balancer ip + port for load balancer with sourceRange\" -m set --match-set KUBE-LOAD-BALANCER-FW dst,dst -j KUBE-SOURCE-RANGES-FIREWALL".into(),
-                    ));
-                    steps.push(step(
-                        FILTER,
-                        "KUBE-SOURCE-RANGES-FIREWALL",
-                        "-j DROP".into(),
-                    ));
-                    return ProxyAction::Drop(Reason::SourceRangeDenied);
+                    push(rules, Ipvs::FirewallJump);
+                    push(rules, Ipvs::SourceRangesDrop);
+                    return Err(ProxyAction::Drop(Reason::SourceRangeDenied));
                 }
             }
-            steps.push(step(
-                NAT,
-                "KUBE-SERVICES",
-                "-m comment --comment \"Kubernetes service lb portal\" -m set --match-set KUBE-LOAD-BALANCER dst,dst -j KUBE-LOAD-BALANCER".into(),
-            ));
+            push(rules, Ipvs::LoadBalancerPortal);
             if e.etp_local {
-                steps.push(step(
-                    NAT,
-                    "KUBE-LOAD-BALANCER",
-                    "-m comment --comment \"Kubernetes service load balancer ip + port with externalTrafficPolicy=local\" -m set --match-set KUBE-LOAD-BALANCER-LOCAL dst,dst -j RETURN".into(),
-                ));
+                push(rules, Ipvs::LoadBalancerLocal);
             } else {
                 masq = true;
-                steps.push(step(NAT, "KUBE-LOAD-BALANCER", format!("-j {MARK_MASQ}")));
+                push(rules, Ipvs::LoadBalancerMasquerade);
             }
         }
         _ => {
-            steps.push(step(
-                NAT,
-                "KUBE-SERVICES",
-                "-m addrtype --dst-type LOCAL -j KUBE-NODE-PORT".into(),
-            ));
-            let up = proto_upper(e.protocol);
+            push(rules, Ipvs::NodePortJump);
             if e.etp_local {
-                steps.push(step(
-                    NAT,
-                    "KUBE-NODE-PORT",
-                    format!(
-                        "-p {p} -m comment --comment \"Kubernetes nodeport {up} port with externalTrafficPolicy=local\" -m set --match-set KUBE-NODE-PORT-LOCAL-{up} dst -j RETURN"
-                    ),
-                ));
+                push(rules, Ipvs::NodePortLocal);
             } else {
                 masq = true;
-                steps.push(step(
-                    NAT,
-                    "KUBE-NODE-PORT",
-                    format!(
-                        "-p {p} -m comment --comment \"Kubernetes nodeport {up} port for masquerade purpose\" -m set --match-set KUBE-NODE-PORT-{up} dst -j {MARK_MASQ}"
-                    ),
-                ));
+                push(rules, Ipvs::NodePortMasquerade);
             }
         }
     }
+    Ok(masq)
+}
 
-    // The virtual server and its real servers (syncEndpoint: onlyNodeLocalEndpoints
-    // for Local policies).
+/// The virtual server and its real servers (syncEndpoint: onlyNodeLocalEndpoints for
+/// Local policies), and the kernel's scheduler.
+fn virtual_server(
+    e: &Arc<PortEntry>,
+    entrance: Entrance,
+    mut masq: bool,
+    dynamic: &mut Dynamic,
+    pkt: &Packet<'_>,
+    rules: &mut RulePath,
+) -> ProxyAction {
+    let node = pkt.input.node;
+    let t = pkt.input.tuple;
+    let cfg = &pkt.cluster.config.proxy;
     let vs: VirtualServer = (t.dst.ip, t.dst.port, t.protocol);
     let local_policy = match entrance {
         Entrance::ClusterIp => e.itp_local,
@@ -220,61 +161,27 @@ fn virtual_server(
     } else {
         &e.cluster
     };
-    let sched = match cfg.ipvs_scheduler {
-        IpvsScheduler::Rr => "rr",
-        IpvsScheduler::Lc => "lc",
-        IpvsScheduler::Sh => "sh",
-    };
-    let persistent = e
-        .affinity_timeout_s
-        .map(|t| format!(" persistent {t}"))
-        .unwrap_or_default();
-    let vs_line = format!(
-        "{}  {}:{} {sched}{persistent}",
-        proto_upper(t.protocol),
-        t.dst.ip,
-        t.dst.port
-    );
     if cands.is_empty() {
         let why = if !e.has_any {
-            format!("{}: no endpoints", e.name_string)
+            NoRealServers::NoEndpoints
         } else if entrance == Entrance::ClusterIp {
-            format!(
-                "{}: internalTrafficPolicy Local and no endpoint on this node",
-                e.name_string
-            )
+            NoRealServers::InternalLocal
         } else {
-            format!(
-                "{}: externalTrafficPolicy Local and no endpoint on this node",
-                e.name_string
-            )
+            NoRealServers::ExternalLocal
         };
         // ip_vs_schedule finds no destination. A plain virtual server then calls
         // ip_vs_leave (ICMP port unreachable, NF_DROP); a persistent one
         // (sessionAffinity ClientIP) fails in ip_vs_sched_persist with
         // `ignored = -1`, which tcp_conn_schedule turns into a silent NF_DROP.
-        if e.affinity_timeout_s.is_some() {
-            steps.push(step(
-                IPVS,
-                &vs_line,
-                format!(
-                    "(no real servers: {why}; persistent service: ip_vs_sched_persist finds no destination, packet dropped)"
-                ),
-            ));
-            let reason = if !e.has_any {
-                Reason::NoEndpoints
-            } else if entrance == Entrance::ClusterIp {
-                Reason::NoLocalInternalEndpoint
-            } else {
-                Reason::NoLocalEndpoint
-            };
-            return ProxyAction::Drop(reason);
+        let persistent = e.affinity_timeout_s.is_some();
+        push(rules, Ipvs::NoRealServers { why, persistent });
+        if persistent {
+            return ProxyAction::Drop(match why {
+                NoRealServers::NoEndpoints => Reason::NoEndpoints,
+                NoRealServers::InternalLocal => Reason::NoLocalInternalEndpoint,
+                NoRealServers::ExternalLocal => Reason::NoLocalEndpoint,
+            });
         }
-        steps.push(step(
-            IPVS,
-            &vs_line,
-            format!("(no real servers: {why}; ip_vs_leave sends ICMP port unreachable)"),
-        ));
         return ProxyAction::Reject(Reason::NoEndpoints);
     }
 
@@ -282,8 +189,8 @@ fn virtual_server(
     let sticky = e
         .affinity_timeout_s
         .and_then(|t| dynamic.sticky(&key, e, cands, pkt.input.now_ns, t));
-    let pos = match sticky {
-        Some(pos) => pos,
+    let (pos, pick) = match sticky {
+        Some(pos) => (pos, Pick::Affinity),
         None => match cfg.ipvs_scheduler {
             IpvsScheduler::Rr => {
                 // ip_vs_rr_schedule: the next destination after the last one used,
@@ -291,28 +198,13 @@ fn virtual_server(
                 let next = dynamic.rr_next.entry((node, vs)).or_insert(0);
                 let pos = *next % cands.len();
                 *next = pos + 1;
-                pos
+                (pos, Pick::RoundRobin)
             }
-            IpvsScheduler::Lc => {
-                // ip_vs_lc_schedule: least (activeconns << 8) + inactconns, first wins
-                // ties.
-                let mut best = 0;
-                let mut best_load = u32::MAX;
-                for (pos, &i) in cands.iter().enumerate() {
-                    let ep = &e.endpoints[i];
-                    let addr = SockAddr {
-                        ip: ep.ip,
-                        port: ep.port,
-                    };
-                    let load = dynamic.active.get(&(node, addr)).copied().unwrap_or(0);
-                    if load < best_load {
-                        best = pos;
-                        best_load = load;
-                    }
-                }
-                best
-            }
-            IpvsScheduler::Sh => sh_bucket(pkt.src(), cands.len()),
+            IpvsScheduler::Lc => (
+                least_connection(e, cands, dynamic, node),
+                Pick::LeastConnection,
+            ),
+            IpvsScheduler::Sh => (sh_bucket(pkt.src(), cands.len()), Pick::SourceHash),
         },
     };
     let chosen = cands[pos];
@@ -326,18 +218,16 @@ fn virtual_server(
     }
     let active = dynamic.active.entry((node, addr)).or_insert(0);
     *active = active.saturating_add(1);
-    steps.push(step(
-        IPVS,
-        &vs_line,
-        format!("-> {}  Masq  1  {}  0", ep_str(e, chosen), *active),
-    ));
+    push(
+        rules,
+        Ipvs::RealServer {
+            ep: ep_u32(chosen),
+            active: *active,
+        },
+    );
     if pkt.src() == ep.ip {
         masq = true;
-        steps.push(step(
-            NAT,
-            "KUBE-POSTROUTING",
-            "-m comment --comment \"Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose\" -m set --match-set KUBE-LOOP-BACK dst,dst,src -j MASQUERADE".into(),
-        ));
+        push(rules, Ipvs::Hairpin);
     }
     // The fallback's price, as the comment in syncEndpoint says: "Traffic from an
     // external source will be routed but the reply will have the POD address and will
@@ -346,17 +236,7 @@ fn virtual_server(
     // this node's conntrack.
     let source_on_node = pkt.input.from_host || pkt.node.pod_cidr.contains(pkt.src());
     if fallback && !masq && !source_on_node {
-        steps.push(step(
-            IPVS,
-            &vs_line,
-            format!(
-                "(no local endpoint: {} is on another node and the packet keeps source {}; its reply leaves that node with the pod's address, not {}:{}, and the client discards it)",
-                ep_str(e, chosen),
-                pkt.src(),
-                t.dst.ip,
-                t.dst.port
-            ),
-        ));
+        push(rules, Ipvs::FallbackDiscarded { ep: ep_u32(chosen) });
         // No connection the engine will ever close: do not leave it in lc's counts.
         if let Some(n) = dynamic.active.get_mut(&(node, addr)) {
             *n = n.saturating_sub(1);
@@ -367,7 +247,31 @@ fn virtual_server(
             Reason::NoLocalEndpoint
         });
     }
-    dnat(e, chosen, masq)
+    dnat(e, chosen, masq, pick)
+}
+
+/// ip_vs_lc_schedule: least (activeconns << 8) + inactconns, first wins ties.
+fn least_connection(
+    e: &PortEntry,
+    cands: &[usize],
+    dynamic: &Dynamic,
+    node: crate::cluster::NodeId,
+) -> usize {
+    let mut best = 0;
+    let mut best_load = u32::MAX;
+    for (pos, &i) in cands.iter().enumerate() {
+        let ep = &e.endpoints[i];
+        let addr = SockAddr {
+            ip: ep.ip,
+            port: ep.port,
+        };
+        let load = dynamic.active.get(&(node, addr)).copied().unwrap_or(0);
+        if load < best_load {
+            best = pos;
+            best_load = load;
+        }
+    }
+    best
 }
 
 /// ip_vs_sh.c: bucket `hash_32(ntohl(addr), 8)` of a 256-bucket table whose bucket `i`

@@ -18,8 +18,11 @@
 //!   conntrack entry does not exist yet; replies and later packets are the engine's
 //!   conntrack). It dispatches on `cluster.config.proxy.mode` to [`iptables`], [`ipvs`]
 //!   or [`nftables`], each of which walks the rules the real proxier wrote for that
-//!   entry, records each rule that matched as a [`RuleStep`] in the tool's own syntax
-//!   (`iptables-save`, `ipvsadm -Ln`, `nft list ruleset`), and returns the verdict.
+//!   entry, records each rule that matched as a typed [`rules::Rule`] (the renderer
+//!   prints it in the tool's own syntax: `iptables-save`, `ipvsadm -Ln`,
+//!   `nft list ruleset`), and returns the verdict. Nothing is formatted per packet:
+//!   what rules print (chain-name hashes, `statistic` probabilities) is computed once
+//!   per Service port at the sync.
 //! - The mutable part — what the kernel remembers between connections — is
 //!   [`Dynamic`]: ClientIP affinity (iptables `recent` lists, nftables affinity sets,
 //!   ipvs persistence templates), ipvs round-robin positions and connection counts. It
@@ -39,21 +42,24 @@ pub mod iptables;
 pub mod ipvs;
 pub mod names;
 pub mod nftables;
+pub mod rules;
 
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use crate::cluster::{
     Cluster, DetectLocal, NodeId, NodePortAddresses, PodId, ProxyMode, ServiceId, SimEndpoint,
     SimNode,
 };
 use crate::net::{Cidr, FiveTuple, Protocol, SockAddr};
-use crate::trace::{Reason, RuleStep};
+use crate::trace::Reason;
 
 use index::{Index, PortEntry};
+use rules::{Ipt, Rule, RulePath};
 
 /// How the packet met the Service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,15 +85,46 @@ pub struct ProxyInput {
     pub now_ns: u64,
 }
 
+/// How kube-proxy (the kernel, following its rules) chose the endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pick {
+    /// At random: iptables `statistic`, nftables `numgen random`.
+    Random,
+    /// sessionAffinity ClientIP: the endpoint the client used last (iptables `recent`,
+    /// an nftables affinity set, an ipvs persistence template).
+    Affinity,
+    /// ipvs `rr`.
+    RoundRobin,
+    /// ipvs `lc`.
+    LeastConnection,
+    /// ipvs `sh`.
+    SourceHash,
+}
+
+impl Pick {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pick::Random => "random",
+            Pick::Affinity => "affinity",
+            Pick::RoundRobin => "roundRobin",
+            Pick::LeastConnection => "leastConnection",
+            Pick::SourceHash => "sourceHash",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProxyAction {
     /// Not a Service address: route it as it is.
     NotMatched,
-    /// DNAT to an endpoint; `masquerade` when kube-proxy marks it for SNAT.
+    /// DNAT to endpoint `index` of the entry; `masquerade` when kube-proxy marks it for
+    /// SNAT.
     Dnat {
         endpoint: SimEndpoint,
+        index: usize,
         to: SockAddr,
         masquerade: bool,
+        pick: Pick,
     },
     /// REJECT: TCP RST / ICMP port unreachable.
     Reject(Reason),
@@ -100,21 +137,51 @@ pub enum ProxyAction {
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProxyDecision {
     /// The Service port matched, and how.
     pub service: Option<(ServiceId, usize, Entrance)>,
+    /// kube-proxy's view of that Service port (shared with the index).
+    pub entry: Option<Arc<PortEntry>>,
     pub action: ProxyAction,
     /// The rules that matched, in order.
-    pub steps: Vec<RuleStep>,
+    pub rules: RulePath,
 }
 
 impl ProxyDecision {
     fn not_matched() -> ProxyDecision {
         ProxyDecision {
             service: None,
+            entry: None,
             action: ProxyAction::NotMatched,
-            steps: Vec::new(),
+            rules: RulePath::new(),
+        }
+    }
+
+    /// A verdict on the Service port `e` met through `entrance`.
+    pub(crate) fn on(
+        e: &Arc<PortEntry>,
+        entrance: Entrance,
+        action: ProxyAction,
+        rules: RulePath,
+    ) -> ProxyDecision {
+        ProxyDecision {
+            service: Some((e.svc, e.port_idx, entrance)),
+            entry: Some(Arc::clone(e)),
+            action,
+            rules,
+        }
+    }
+
+    /// A verdict on a Service address without the port (no entry).
+    pub(crate) fn bare(action: ProxyAction, rule: Rule) -> ProxyDecision {
+        let mut rules = RulePath::new();
+        rules.push(rule);
+        ProxyDecision {
+            service: None,
+            entry: None,
+            action,
+            rules,
         }
     }
 }
@@ -353,7 +420,7 @@ pub(crate) fn lookup<'i>(
     index: &'i Index,
     pkt: &Packet<'_>,
     mode: ProxyMode,
-) -> Option<(&'i PortEntry, Entrance)> {
+) -> Option<(&'i Arc<PortEntry>, Entrance)> {
     let t = &pkt.input.tuple;
     let (id, entrance) = match index.vips.get(&(t.dst.ip, t.dst.port, t.protocol)) {
         Some(&hit) => hit,
@@ -393,61 +460,50 @@ fn health_check(index: &Index, pkt: &Packet<'_>, mode: ProxyMode) -> Option<Prox
     if !listening {
         return None;
     }
-    let svc = pkt.cluster.services.get(h.svc)?;
+    pkt.cluster.services.get(h.svc)?;
     let count = h
         .local_ready_by_node
         .get(pkt.input.node)
         .copied()
         .unwrap_or(0);
     let healthy = count > 0;
-    let mut steps = Vec::new();
-    if mode == ProxyMode::Iptables
-        && let Some(e) = index.entries.iter().find(|e| e.svc == h.svc)
-    {
-        steps.push(RuleStep {
-            table: "iptables filter".into(),
-            chain: "KUBE-NODEPORTS".into(),
-            rule: format!(
-                "-p tcp -m comment --comment \"{} health check node port\" -m tcp --dport {} -j ACCEPT",
-                e.name_string, t.dst.port
-            ),
-        });
+    let mut rules = RulePath::new();
+    // The filter rule names the Service's first port (its comment is the port name).
+    let entry = index
+        .entries
+        .iter()
+        .find(|e| e.svc == h.svc)
+        .map(Arc::clone);
+    if mode == ProxyMode::Iptables && entry.is_some() {
+        rules.push(Rule::Iptables(Ipt::HealthCheckAccept));
     }
-    steps.push(RuleStep {
-        table: "kube-proxy".into(),
-        chain: format!("healthCheckNodePort {}", t.dst.port),
-        rule: format!(
-            "GET /healthz -> {} {{\"service\": {{\"namespace\": \"{}\", \"name\": \"{}\"}}, \"localEndpoints\": {}, \"serviceProxyHealthy\": true}}",
-            if healthy {
-                "200 OK"
-            } else {
-                "503 Service Unavailable"
-            },
-            svc.namespace,
-            svc.name,
-            count
-        ),
+    rules.push(Rule::HealthServer {
+        healthy,
+        local_endpoints: u32::try_from(count).unwrap_or(u32::MAX),
     });
     Some(ProxyDecision {
         service: Some((h.svc, 0, Entrance::HealthCheck)),
+        entry,
         action: ProxyAction::HealthCheck {
             healthy,
             local_endpoints: count,
         },
-        steps,
+        rules,
     })
 }
 
-/// The DNAT verdict for endpoint `i` of `entry`.
-pub(crate) fn dnat(entry: &PortEntry, i: usize, masquerade: bool) -> ProxyAction {
+/// The DNAT verdict for endpoint `i` of `entry`, chosen by `pick`.
+pub(crate) fn dnat(entry: &PortEntry, i: usize, masquerade: bool, pick: Pick) -> ProxyAction {
     match entry.endpoints.get(i) {
         Some(ep) => ProxyAction::Dnat {
             endpoint: ep.clone(),
+            index: i,
             to: SockAddr {
                 ip: ep.ip,
                 port: ep.port,
             },
             masquerade,
+            pick,
         },
         // Unreachable by construction (candidates index `endpoints`); a verdict
         // rather than a panic.
@@ -455,13 +511,9 @@ pub(crate) fn dnat(entry: &PortEntry, i: usize, masquerade: bool) -> ProxyAction
     }
 }
 
-/// `ip:port` of endpoint `i`.
-pub(crate) fn ep_str(entry: &PortEntry, i: usize) -> String {
-    entry
-        .endpoints
-        .get(i)
-        .map(|ep| format!("{}:{}", ep.ip, ep.port))
-        .unwrap_or_default()
+/// An endpoint index as the rules record it.
+pub(crate) fn ep_u32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 pub(crate) fn affinity_key(
@@ -475,13 +527,5 @@ pub(crate) fn affinity_key(
         port_idx: entry.port_idx,
         vs,
         client: pkt.src(),
-    }
-}
-
-pub(crate) fn step(table: &str, chain: &str, rule: String) -> RuleStep {
-    RuleStep {
-        table: table.to_string(),
-        chain: chain.to_string(),
-        rule,
     }
 }

@@ -10,27 +10,22 @@
 //! (any other port of a ClusterIP is rejected, an unallocated address of the service
 //! CIDR dropped).
 
+use std::sync::Arc;
+
 use rand::RngCore;
 
-use crate::cluster::{NodePortAddresses, ProxyMode};
+use crate::cluster::ProxyMode;
 use crate::net::SockAddr;
-use crate::trace::{Reason, RuleStep};
+use crate::trace::Reason;
 
 use super::index::{Index, PortEntry};
+use super::rules::{Candidates, Nft, NftChain, NftVerdict, Rule, RulePath};
 use super::{
-    Dynamic, Entrance, Packet, ProxyAction, ProxyDecision, affinity_key, dnat, ep_str, lookup, step,
+    Dynamic, Entrance, Packet, Pick, ProxyAction, ProxyDecision, affinity_key, dnat, ep_u32, lookup,
 };
 
-const TABLE: &str = "nftables kube-proxy";
-const MARK_MASQ: &str = "mark-for-masquerade";
-
-fn rule(chain: &str, r: String) -> RuleStep {
-    step(TABLE, chain, r)
-}
-
-/// A map element that matched, shown as `nft list map` prints it.
-fn element(map: &str, r: String) -> RuleStep {
-    step(TABLE, &format!("@{map}"), r)
+fn push(rules: &mut RulePath, r: Nft) {
+    rules.push(Rule::Nftables(r));
 }
 
 pub(crate) fn process(
@@ -39,13 +34,10 @@ pub(crate) fn process(
     pkt: &Packet<'_>,
     rng: &mut dyn RngCore,
 ) -> ProxyDecision {
-    let t = pkt.input.tuple;
     let Some((e, entrance)) = lookup(index, pkt, ProxyMode::Nftables) else {
         return cluster_ips_check(index, pkt);
     };
-    let mut steps = Vec::new();
-    let p = e.proto();
-    let key = format!("{} . {p} . {}", t.dst.ip, t.dst.port);
+    let mut rules = RulePath::new();
 
     // firewall-check: usesFWChain does not depend on endpoints here.
     if entrance == Entrance::LoadBalancer && !e.source_ranges.is_empty() {
@@ -54,240 +46,181 @@ pub(crate) fn process(
         let allowed = e.source_ranges.iter().any(|c| c.contains(src))
             || (allow_from_node && e.lb_ips.contains(&src));
         if !allowed {
-            let fw = format!("firewall-{}", e.nft_base);
-            let mut sources: Vec<String> = e.source_ranges.iter().map(|c| c.to_string()).collect();
-            if allow_from_node {
-                sources.extend(e.lb_ips.iter().map(|ip| ip.to_string()));
-            }
-            steps.push(rule(
-                "firewall-check",
-                "ip daddr . meta l4proto . th dport vmap @firewall-ips".into(),
-            ));
-            steps.push(element("firewall-ips", format!("{key} : goto {fw}")));
-            steps.push(rule(
-                &fw,
-                format!("ip saddr != {{ {} }} drop", sources.join(", ")),
-            ));
-            return ProxyDecision {
-                service: Some((e.svc, e.port_idx, entrance)),
-                action: ProxyAction::Drop(Reason::SourceRangeDenied),
-                steps,
-            };
+            push(&mut rules, Nft::FirewallCheck);
+            push(&mut rules, Nft::FirewallIpsElement);
+            push(&mut rules, Nft::FirewallDrop { allow_from_node });
+            return ProxyDecision::on(
+                e,
+                entrance,
+                ProxyAction::Drop(Reason::SourceRangeDenied),
+                rules,
+            );
         }
     }
 
     let action = match entrance {
-        Entrance::ClusterIp => cluster_ip(e, &key, dynamic, pkt, rng, &mut steps),
-        _ => external(e, entrance, &key, dynamic, pkt, rng, &mut steps),
+        Entrance::ClusterIp => cluster_ip(e, dynamic, pkt, rng, &mut rules),
+        _ => external(e, entrance, dynamic, pkt, rng, &mut rules),
     };
-    ProxyDecision {
-        service: Some((e.svc, e.port_idx, entrance)),
-        action,
-        steps,
-    }
+    ProxyDecision::on(e, entrance, action, rules)
 }
 
 /// `cluster-ips-check`, reached by packets the `services` chain did not DNAT.
 fn cluster_ips_check(index: &Index, pkt: &Packet<'_>) -> ProxyDecision {
     let dst = pkt.dst();
     if index.cluster_ips.contains_key(&dst) {
-        return ProxyDecision {
-            service: None,
-            action: ProxyAction::Reject(Reason::NoServicePort),
-            steps: vec![rule(
-                "cluster-ips-check",
-                "ip daddr @cluster-ips reject comment \"Reject traffic to invalid ports of ClusterIPs\""
-                    .into(),
-            )],
-        };
+        return ProxyDecision::bare(
+            ProxyAction::Reject(Reason::NoServicePort),
+            Rule::Nftables(Nft::ClusterIpsReject),
+        );
     }
-    let service_cidr = pkt.cluster.config.service_cidr;
-    if service_cidr.contains(dst) {
-        return ProxyDecision {
-            service: None,
-            action: ProxyAction::Drop(Reason::NoHost),
-            steps: vec![rule(
-                "cluster-ips-check",
-                format!(
-                    "ip daddr {{ {service_cidr} }} drop comment \"Drop traffic to unallocated ClusterIPs\""
-                ),
-            )],
-        };
+    if pkt.cluster.config.service_cidr.contains(dst) {
+        return ProxyDecision::bare(
+            ProxyAction::Drop(Reason::NoHost),
+            Rule::Nftables(Nft::ClusterIpsDropUnallocated),
+        );
     }
     ProxyDecision::not_matched()
 }
 
-fn no_endpoint_verdict(e: &PortEntry, external: bool) -> (&'static str, ProxyAction) {
+fn no_endpoint_verdict(e: &PortEntry, external: bool) -> (NftVerdict, ProxyAction) {
     if !e.has_any {
-        (
-            "goto reject-chain",
-            ProxyAction::Reject(Reason::NoEndpoints),
-        )
+        (NftVerdict::Reject, ProxyAction::Reject(Reason::NoEndpoints))
     } else if external {
-        ("drop", ProxyAction::Drop(Reason::NoLocalEndpoint))
+        (NftVerdict::Drop, ProxyAction::Drop(Reason::NoLocalEndpoint))
     } else {
-        ("drop", ProxyAction::Drop(Reason::NoLocalInternalEndpoint))
+        (
+            NftVerdict::Drop,
+            ProxyAction::Drop(Reason::NoLocalInternalEndpoint),
+        )
     }
 }
 
 fn cluster_ip(
-    e: &PortEntry,
-    key: &str,
+    e: &Arc<PortEntry>,
     dynamic: &mut Dynamic,
     pkt: &Packet<'_>,
     rng: &mut dyn RngCore,
-    steps: &mut Vec<RuleStep>,
+    rules: &mut RulePath,
 ) -> ProxyAction {
     let node = pkt.input.node;
     if !e.has_internal(node) {
         let (verdict, action) = no_endpoint_verdict(e, false);
-        steps.push(rule(
-            "service-endpoints-check",
-            "ip daddr . meta l4proto . th dport vmap @no-endpoint-services".into(),
-        ));
-        steps.push(element(
-            "no-endpoint-services",
-            format!("{key} comment \"{}\" : {verdict}", e.name_string),
-        ));
-        if verdict != "drop" {
-            steps.push(rule("reject-chain", "reject".into()));
+        push(rules, Nft::EndpointsCheck);
+        push(rules, Nft::NoEndpointServicesElement { verdict });
+        if verdict == NftVerdict::Reject {
+            push(rules, Nft::RejectChain);
         }
         return action;
     }
     let chain = if e.itp_local {
-        format!("local-{}", e.nft_base)
+        NftChain::Local
     } else {
-        format!("service-{}", e.nft_base)
+        NftChain::Service
     };
-    steps.push(rule(
-        "services",
-        "ip daddr . meta l4proto . th dport vmap @service-ips".into(),
-    ));
-    steps.push(element("service-ips", format!("{key} : goto {chain}")));
-    let p = e.proto();
+    push(rules, Nft::Services);
+    push(rules, Nft::ServiceIpsElement { to: chain });
     let mut masq = false;
     if pkt.cluster.config.proxy.masquerade_all {
         masq = true;
-        steps.push(rule(
-            &chain,
-            format!(
-                "ip daddr {} {p} dport {} jump {MARK_MASQ}",
-                e.cluster_ip, e.port
-            ),
-        ));
-    } else if pkt.is_not_local() {
+        push(rules, Nft::MasqueradeAll { chain });
+    } else if pkt.is_not_local()
+        && let Some(cidr) = pkt.local_cidr()
+    {
         masq = true;
-        let cidr = pkt.local_cidr().map(|c| c.to_string()).unwrap_or_default();
-        steps.push(rule(
-            &chain,
-            format!(
-                "ip daddr {} {p} dport {} ip saddr != {cidr} jump {MARK_MASQ}",
-                e.cluster_ip, e.port
-            ),
-        ));
+        push(rules, Nft::MasqueradeNotLocal { chain, cidr });
     }
-    to_endpoint(e, &chain, e.internal(node), masq, dynamic, pkt, rng, steps)
+    let cands = if e.itp_local {
+        Candidates::Local
+    } else {
+        Candidates::Cluster
+    };
+    to_endpoint(e, chain, cands, masq, dynamic, pkt, rng, rules)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn external(
-    e: &PortEntry,
+    e: &Arc<PortEntry>,
     entrance: Entrance,
-    key: &str,
     dynamic: &mut Dynamic,
     pkt: &Packet<'_>,
     rng: &mut dyn RngCore,
-    steps: &mut Vec<RuleStep>,
+    rules: &mut RulePath,
 ) -> ProxyAction {
     let node = pkt.input.node;
-    let p = e.proto();
-    let np_key = format!("{p} . {}", e.node_port.unwrap_or(0));
-    let nodeport_rule = || {
-        match &pkt.cluster.config.proxy.node_port_addresses {
-        NodePortAddresses::All => "fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports".to_string(),
-        NodePortAddresses::Cidrs(c) if c.iter().any(|c| c.len == 0) => "fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports".to_string(),
-        _ => "ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports".to_string(),
-    }
-    };
-    let ext = format!("external-{}", e.nft_base);
-    let svc_chain = format!("service-{}", e.nft_base);
     if e.has_any {
         if entrance == Entrance::NodePort {
-            steps.push(rule("services", nodeport_rule()));
-            steps.push(element(
-                "service-nodeports",
-                format!("{np_key} : goto {ext}"),
-            ));
+            push(rules, Nft::ServicesNodePorts);
+            push(rules, Nft::ServiceNodePortsElement);
         } else {
-            steps.push(rule(
-                "services",
-                "ip daddr . meta l4proto . th dport vmap @service-ips".into(),
-            ));
-            steps.push(element("service-ips", format!("{key} : goto {ext}")));
+            push(rules, Nft::Services);
+            push(
+                rules,
+                Nft::ServiceIpsElement {
+                    to: NftChain::External,
+                },
+            );
         }
+        let cluster = Candidates::Cluster;
         if !e.etp_local {
-            steps.push(rule(&ext, format!("jump {MARK_MASQ}")));
-            steps.push(rule(&ext, format!("goto {svc_chain}")));
-            return to_endpoint(e, &svc_chain, &e.cluster, true, dynamic, pkt, rng, steps);
+            push(rules, Nft::ExternalMasquerade);
+            push(rules, Nft::ExternalToService);
+            return to_endpoint(
+                e,
+                NftChain::Service,
+                cluster,
+                true,
+                dynamic,
+                pkt,
+                rng,
+                rules,
+            );
         }
-        if pkt.is_local() {
-            let cidr = pkt.local_cidr().map(|c| c.to_string()).unwrap_or_default();
-            steps.push(rule(
-                &ext,
-                format!("ip saddr {cidr} goto {svc_chain} comment \"short-circuit pod traffic\""),
-            ));
-            return to_endpoint(e, &svc_chain, &e.cluster, false, dynamic, pkt, rng, steps);
+        if pkt.is_local()
+            && let Some(cidr) = pkt.local_cidr()
+        {
+            push(rules, Nft::ExternalPodShortCircuit { cidr });
+            return to_endpoint(
+                e,
+                NftChain::Service,
+                cluster,
+                false,
+                dynamic,
+                pkt,
+                rng,
+                rules,
+            );
         }
         if pkt.input.from_host {
-            steps.push(rule(
-                &ext,
-                format!(
-                    "fib saddr type local jump {MARK_MASQ} comment \"masquerade local traffic\""
-                ),
-            ));
-            steps.push(rule(
-                &ext,
-                format!(
-                    "fib saddr type local goto {svc_chain} comment \"short-circuit local traffic\""
-                ),
-            ));
-            return to_endpoint(e, &svc_chain, &e.cluster, true, dynamic, pkt, rng, steps);
+            push(rules, Nft::ExternalLocalMasquerade);
+            push(rules, Nft::ExternalLocalToService);
+            return to_endpoint(
+                e,
+                NftChain::Service,
+                cluster,
+                true,
+                dynamic,
+                pkt,
+                rng,
+                rules,
+            );
         }
         if e.has_external(node) {
-            let local = format!("local-{}", e.nft_base);
-            steps.push(rule(&ext, format!("goto {local}")));
-            return to_endpoint(e, &local, e.local(node), false, dynamic, pkt, rng, steps);
+            push(rules, Nft::ExternalToLocal);
+            let local = Candidates::Local;
+            return to_endpoint(e, NftChain::Local, local, false, dynamic, pkt, rng, rules);
         }
         // Falls off the end of external-*: not DNATed.
     }
     let (verdict, action) = no_endpoint_verdict(e, true);
     if entrance == Entrance::NodePort {
-        let check = match &pkt.cluster.config.proxy.node_port_addresses {
-            NodePortAddresses::All => {
-                "fib daddr type local meta l4proto . th dport vmap @no-endpoint-nodeports"
-            }
-            NodePortAddresses::Cidrs(c) if c.iter().any(|c| c.len == 0) => {
-                "fib daddr type local meta l4proto . th dport vmap @no-endpoint-nodeports"
-            }
-            _ => "ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports",
-        };
-        steps.push(rule("nodeport-endpoints-check", check.into()));
-        steps.push(element(
-            "no-endpoint-nodeports",
-            format!("{np_key} comment \"{}\" : {verdict}", e.name_string),
-        ));
+        push(rules, Nft::NodePortEndpointsCheck);
+        push(rules, Nft::NoEndpointNodePortsElement { verdict });
     } else {
-        steps.push(rule(
-            "service-endpoints-check",
-            "ip daddr . meta l4proto . th dport vmap @no-endpoint-services".into(),
-        ));
-        steps.push(element(
-            "no-endpoint-services",
-            format!("{key} comment \"{}\" : {verdict}", e.name_string),
-        ));
+        push(rules, Nft::EndpointsCheck);
+        push(rules, Nft::NoEndpointServicesElement { verdict });
     }
-    if verdict != "drop" {
-        steps.push(rule("reject-chain", "reject".into()));
+    if verdict == NftVerdict::Reject {
+        push(rules, Nft::RejectChain);
     }
     action
 }
@@ -296,15 +229,19 @@ fn external(
 /// endpoint-*`), then `numgen random mod N vmap { ... }`; then the endpoint chain.
 #[allow(clippy::too_many_arguments)]
 fn to_endpoint(
-    e: &PortEntry,
-    chain: &str,
-    cands: &[usize],
+    e: &Arc<PortEntry>,
+    chain: NftChain,
+    candidates: Candidates,
     mut masq: bool,
     dynamic: &mut Dynamic,
     pkt: &Packet<'_>,
     rng: &mut dyn RngCore,
-    steps: &mut Vec<RuleStep>,
+    rules: &mut RulePath,
 ) -> ProxyAction {
+    let cands = match candidates {
+        Candidates::Cluster => &e.cluster[..],
+        Candidates::Local => e.local(pkt.input.node),
+    };
     let n = cands.len();
     if n == 0 {
         return ProxyAction::Reject(Reason::NoEndpoints);
@@ -313,60 +250,46 @@ fn to_endpoint(
     let sticky = e
         .affinity_timeout_s
         .and_then(|t| dynamic.sticky(&key, e, cands, pkt.input.now_ns, t));
-    let chosen = match sticky {
+    let (chosen, pick) = match sticky {
         Some(pos) => {
             let i = cands[pos];
-            steps.push(rule(
-                chain,
-                format!(
-                    "ip saddr @affinity-{} goto endpoint-{}",
-                    e.nft_ep_base[i], e.nft_ep_base[i]
-                ),
-            ));
-            i
+            push(
+                rules,
+                Nft::AffinityGoto {
+                    chain,
+                    ep: ep_u32(i),
+                },
+            );
+            (i, Pick::Affinity)
         }
         None => {
             // nft_ng_random: reciprocal_scale(get_random_u32(), N).
             let r = rng.next_u32();
-            let pos = ((u64::from(r) * n as u64) >> 32) as usize;
-            let elements: Vec<String> = cands
-                .iter()
-                .enumerate()
-                .map(|(k, &i)| format!("{k} : goto endpoint-{}", e.nft_ep_base[i]))
-                .collect();
-            steps.push(rule(
-                chain,
-                format!("numgen random mod {n} vmap {{ {} }}", elements.join(", ")),
-            ));
-            cands[pos.min(n - 1)]
+            let pos = (((u64::from(r) * n as u64) >> 32) as usize).min(n - 1);
+            push(
+                rules,
+                Nft::Numgen {
+                    chain,
+                    candidates,
+                    pick: ep_u32(pos),
+                },
+            );
+            (cands[pos], Pick::Random)
         }
     };
     let ep = &e.endpoints[chosen];
-    let ep_chain = format!("endpoint-{}", e.nft_ep_base[chosen]);
     if pkt.src() == ep.ip {
         masq = true;
-        steps.push(rule(
-            &ep_chain,
-            format!("ip saddr {} jump {MARK_MASQ}", ep.ip),
-        ));
+        push(rules, Nft::EndpointMasquerade { ep: ep_u32(chosen) });
     }
     if e.affinity_timeout_s.is_some() {
-        dynamic.remember(
-            key,
-            SockAddr {
-                ip: ep.ip,
-                port: ep.port,
-            },
-            pkt.input.now_ns,
-        );
-        steps.push(rule(
-            &ep_chain,
-            format!("update @affinity-{} {{ ip saddr }}", e.nft_ep_base[chosen]),
-        ));
+        let to = SockAddr {
+            ip: ep.ip,
+            port: ep.port,
+        };
+        dynamic.remember(key, to, pkt.input.now_ns);
+        push(rules, Nft::AffinityUpdate { ep: ep_u32(chosen) });
     }
-    steps.push(rule(
-        &ep_chain,
-        format!("meta l4proto {} dnat to {}", e.proto(), ep_str(e, chosen)),
-    ));
-    dnat(e, chosen, masq)
+    push(rules, Nft::Dnat { ep: ep_u32(chosen) });
+    dnat(e, chosen, masq, pick)
 }

@@ -177,15 +177,9 @@ impl World {
         &mut self.cluster.config.proxy
     }
 
-    /// A new TCP connection from `src` to `dst:port`, seen on `node`.
-    fn send(
-        &mut self,
-        node: NodeId,
-        src: &str,
-        dst: &str,
-        port: u16,
-        from_host: bool,
-    ) -> ProxyDecision {
+    /// A new TCP connection from `src` to `dst:port`, seen on `node`: the decision and
+    /// its rules as the renderer prints them.
+    fn send(&mut self, node: NodeId, src: &str, dst: &str, port: u16, from_host: bool) -> Decided {
         self.now_ns += 1_000_000;
         let input = ProxyInput {
             node,
@@ -201,18 +195,38 @@ impl World {
             from_pod: None,
             now_ns: self.now_ns,
         };
-        self.state.process(&self.cluster, &input, &mut self.rng)
+        let d = self.state.process(&self.cluster, &input, &mut self.rng);
+        let kp = crate::trace::KubeProxy {
+            mode: self.cluster.config.proxy.mode,
+            service: d.service,
+            entry: d.entry.clone(),
+            rules: d.rules.clone(),
+        };
+        let steps = crate::render::rules::kube_proxy(&self.cluster, &kp, Some(node), &input.tuple);
+        Decided {
+            service: d.service,
+            action: d.action,
+            steps,
+        }
     }
 }
 
-fn dnat_to(d: &ProxyDecision) -> Option<(Ipv4Addr, bool)> {
+/// A decision with its rules rendered.
+#[derive(Debug, PartialEq)]
+struct Decided {
+    service: Option<(ServiceId, usize, Entrance)>,
+    action: ProxyAction,
+    steps: Vec<crate::render::RuleStep>,
+}
+
+fn dnat_to(d: &Decided) -> Option<(Ipv4Addr, bool)> {
     match &d.action {
         ProxyAction::Dnat { to, masquerade, .. } => Some((to.ip, *masquerade)),
         _ => None,
     }
 }
 
-fn chains(d: &ProxyDecision) -> Vec<&str> {
+fn chains(d: &Decided) -> Vec<&str> {
     d.steps.iter().map(|s| s.chain.as_str()).collect()
 }
 

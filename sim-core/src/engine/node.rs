@@ -1,0 +1,267 @@
+//! A node's netfilter and routing, in the kernel's order: PREROUTING (conntrack, then
+//! kube-proxy's DNAT), the sending pod's egress policy, the routing decision, then
+//! POSTROUTING (kube-proxy's masquerade, the CNI's masquerade of traffic leaving the
+//! cluster network).
+
+use crate::cluster::{NodeId, ProxyMode};
+use crate::net::Protocol;
+use crate::policy::Direction;
+use crate::proxy::{ProxyAction, ProxyDecision, ProxyInput};
+use crate::trace::{
+    Backend, ConntrackEntry, KubeProxy, Masquerader, NatKind, NoSocket, Outcome, Place, Reason,
+    Socket, Step,
+};
+
+use super::walk::Arrival;
+use super::{End, Engine, Walk};
+
+impl Engine {
+    /// A node's netfilter and routing.
+    pub(super) fn node(
+        &mut self,
+        n: NodeId,
+        arrival: Arrival,
+        w: &mut Walk,
+    ) -> Result<(Place, Arrival), End> {
+        if !self.cluster.nodes[n].up {
+            w.note(Place::Node(n), Step::NodeDown);
+            return Err(End::failed(Outcome::Timeout, Reason::NodeDown));
+        }
+        let masquerade = self.prerouting(n, arrival, w)?;
+        // Egress NetworkPolicy of the sending pod, against the translated destination.
+        if let (Arrival::LocalPod(Some(p)), Some(sp)) = (arrival, w.sender_pod)
+            && p == sp
+            && let Some(end) = self.policy_hop(p, Direction::Egress, w)
+        {
+            return Err(end);
+        }
+        let next = self.route(n, w)?;
+        self.postrouting(n, next.0, masquerade, w);
+        w.note(Place::Node(n), Step::Route { to: next.0 });
+        Ok(next)
+    }
+
+    /// conntrack, then kube-proxy: whether kube-proxy marked the packet for masquerade,
+    /// or how kube-proxy ended the packet.
+    fn prerouting(&mut self, n: NodeId, arrival: Arrival, w: &mut Walk) -> Result<bool, End> {
+        // conntrack: a packet of a known connection reuses its translation.
+        let before = w.tuple;
+        if let Some(entry) = self.conntrack.lookup(n, &w.tuple, w.t_ns) {
+            w.tuple = entry.translated;
+            w.masqueraded |= entry.masquerade;
+            let entry = ConntrackEntry {
+                original: before,
+                translated: entry.translated,
+            };
+            w.rewrite(
+                Place::Node(n),
+                Step::ConntrackHit { entry },
+                NatKind::Dnat,
+                before,
+            );
+            return Ok(false);
+        }
+        let input = ProxyInput {
+            node: n,
+            tuple: w.tuple,
+            from_host: arrival == Arrival::Host,
+            from_pod: match arrival {
+                Arrival::LocalPod(p) => p,
+                _ => None,
+            },
+            now_ns: w.t_ns,
+        };
+        let decision = self.proxy.process(&self.cluster, &input, &mut self.rng);
+        self.kube_proxy(n, decision, w)
+    }
+
+    /// Record kube-proxy's verdict as a hop.
+    fn kube_proxy(
+        &mut self,
+        n: NodeId,
+        decision: ProxyDecision,
+        w: &mut Walk,
+    ) -> Result<bool, End> {
+        let before = w.tuple;
+        let place = Place::Node(n);
+        let proxy = Box::new(KubeProxy {
+            mode: self.cluster.config.proxy.mode,
+            service: decision.service,
+            entry: decision.entry,
+            rules: decision.rules,
+        });
+        match decision.action {
+            ProxyAction::NotMatched => Ok(false),
+            ProxyAction::Dnat {
+                index,
+                to,
+                masquerade,
+                pick,
+                ..
+            } => {
+                w.tuple.dst = to;
+                w.masqueraded |= masquerade;
+                let step = Step::ServiceDnat {
+                    proxy,
+                    endpoint: index,
+                    pick,
+                    masquerade,
+                };
+                w.rewrite(place, step, NatKind::Dnat, before);
+                self.conntrack
+                    .insert(n, before, w.tuple, masquerade, w.t_ns, before.protocol);
+                w.nat_nodes.push((
+                    n,
+                    ConntrackEntry {
+                        original: before,
+                        translated: w.tuple,
+                    },
+                ));
+                Ok(masquerade)
+            }
+            ProxyAction::Reject(reason) => {
+                w.note(place, Step::ProxyReject { proxy, reason });
+                Err(End::because(reason))
+            }
+            ProxyAction::Drop(reason) => {
+                w.note(place, Step::ProxyDrop { proxy, reason });
+                // A drop is silence, whatever the reason (ipvs drops a Service
+                // with affinity and no endpoints where iptables rejects).
+                Err(End::failed(Outcome::Timeout, reason))
+            }
+            ProxyAction::HealthCheck {
+                healthy,
+                local_endpoints,
+            } => {
+                w.note(
+                    place,
+                    Step::HealthCheck {
+                        proxy,
+                        healthy,
+                        local_endpoints,
+                    },
+                );
+                Err(End {
+                    outcome: Outcome::Delivered,
+                    reason: None,
+                    backend: Some(Backend::KubeProxy {
+                        node: n,
+                        port: w.tuple.dst.port,
+                    }),
+                    source_seen: Some(w.tuple.src.ip),
+                })
+            }
+        }
+    }
+
+    /// The routing decision: the next place, or how the packet ends on this node.
+    fn route(&mut self, n: NodeId, w: &mut Walk) -> Result<(Place, Arrival), End> {
+        let dst = w.tuple.dst.ip;
+        if let Some(p) = self.cluster.pod_by_ip(dst) {
+            let pod_node = self.cluster.pods[p].node;
+            return Ok(if pod_node == n {
+                (Place::Pod(p), Arrival::Wire)
+            } else {
+                (Place::Node(pod_node), Arrival::Wire)
+            });
+        }
+        if let Some(owner) = self.cluster.node_by_ip(dst) {
+            if owner == n {
+                return Err(self.host_socket(n, w));
+            }
+            return Ok((Place::Node(owner), Arrival::Wire));
+        }
+        if dst.is_loopback() {
+            return Err(self.host_socket(n, w));
+        }
+        if let Some(owner) = self.cluster.node_for_pod_ip(dst) {
+            if owner == n {
+                w.note(Place::Node(n), Step::NoPodAt);
+                return Err(End::failed(Outcome::Timeout, Reason::NoHost));
+            }
+            return Ok((Place::Node(owner), Arrival::Wire));
+        }
+        if self.cluster.config.service_cidr.contains(dst) {
+            w.note(Place::Node(n), Step::NoServiceRule);
+            return Err(End::failed(Outcome::Timeout, Reason::NoHost));
+        }
+        Ok((Place::Internet, Arrival::Wire))
+    }
+
+    /// POSTROUTING: kube-proxy's masquerade (to the address of the interface the packet
+    /// leaves by), then the CNI's for pod traffic leaving the cluster network.
+    fn postrouting(&mut self, n: NodeId, next: Place, masquerade: bool, w: &mut Walk) {
+        if masquerade {
+            let before = w.tuple;
+            let out_ip = match next {
+                // To a local pod: out of the bridge, whose address is the podCIDR's first.
+                Place::Pod(_) => self.cluster.nodes[n]
+                    .pod_cidr
+                    .nth(1)
+                    .unwrap_or(self.cluster.nodes[n].ip),
+                _ => self.cluster.nodes[n].ip,
+            };
+            w.tuple.src.ip = out_ip;
+            // conntrack keeps the whole translation (DNAT and SNAT) of this node.
+            if let Some(entry) = w.nat_nodes.last_mut()
+                && entry.0 == n
+            {
+                entry.1.translated = w.tuple;
+            }
+            let mode: ProxyMode = self.cluster.config.proxy.mode;
+            w.rewrite(
+                Place::Node(n),
+                Step::Masquerade {
+                    by: Masquerader::KubeProxy(mode),
+                },
+                NatKind::Masquerade,
+                before,
+            );
+        }
+        // Pod traffic leaving the cluster network: the CNI (or ip-masq-agent) masquerades
+        // it to the node's address, since nothing outside routes pod addresses back.
+        let cidr = self.cluster.config.cluster_cidr;
+        if next == Place::Internet
+            && cidr.contains(w.tuple.src.ip)
+            && !cidr.contains(w.tuple.dst.ip)
+        {
+            let before = w.tuple;
+            w.tuple.src.ip = self.cluster.nodes[n].ip;
+            w.nat_nodes.push((
+                n,
+                ConntrackEntry {
+                    original: before,
+                    translated: w.tuple,
+                },
+            ));
+            w.rewrite(
+                Place::Node(n),
+                Step::Masquerade {
+                    by: Masquerader::Cni(cidr),
+                },
+                NatKind::Masquerade,
+                before,
+            );
+        }
+    }
+
+    /// A packet for the node's own address on a port that no Service owns.
+    fn host_socket(&mut self, n: NodeId, w: &mut Walk) -> End {
+        // The control plane: the API server listens on 6443 of the first node, which the
+        // `default/kubernetes` Service points at.
+        if n == 0 && w.tuple.dst.port == 6443 && w.tuple.protocol == Protocol::Tcp {
+            w.note(Place::Node(n), Step::Accept(Socket::ApiServer));
+            return End {
+                outcome: Outcome::Delivered,
+                reason: None,
+                backend: Some(Backend::Node {
+                    node: n,
+                    port: 6443,
+                }),
+                source_seen: Some(w.tuple.src.ip),
+            };
+        }
+        w.note(Place::Node(n), Step::Refuse(NoSocket::Node));
+        End::failed(Outcome::Refused, Reason::NoListener)
+    }
+}
