@@ -194,7 +194,12 @@ impl Chains<'_, '_> {
 
     /// writeServiceToEndpointRules for `chain` (KUBE-SVC-* or KUBE-SVL-*) over `cands`,
     /// then the chosen KUBE-SEP-* chain.
-    fn endpoint_rules(&mut self, chain: PolicyChain, cands: &[usize], mut masq: bool) -> ProxyAction {
+    fn endpoint_rules(
+        &mut self,
+        chain: PolicyChain,
+        cands: &[usize],
+        mut masq: bool,
+    ) -> ProxyAction {
         let e = Arc::clone(self.e);
         let n = cands.len();
         if n == 0 {
