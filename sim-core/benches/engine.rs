@@ -26,16 +26,15 @@ fn bench_load(c: &mut Criterion) {
     g.finish();
 }
 
-fn bench_flows(c: &mut Criterion) {
-    const REQUESTS: u32 = 10_000;
-    let text = workload(3, REQUESTS);
-    let (_, loaded) = load_str("bench.yaml", &text, &LoadOptions::default());
+/// `requests` requests of `text`'s traffic, in every mode and with each of `traces`.
+fn bench_modes(c: &mut Criterion, group: &str, text: &str, requests: u32, traces: &[TraceLevel]) {
+    let (_, loaded) = load_str("bench.yaml", text, &LoadOptions::default());
     assert!(!loaded.has_errors());
-    let mut g = c.benchmark_group("flows");
-    g.throughput(Throughput::Elements(u64::from(REQUESTS)));
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Elements(u64::from(requests)));
     g.sample_size(10);
     for mode in [ProxyMode::Iptables, ProxyMode::Ipvs, ProxyMode::Nftables] {
-        for trace in [TraceLevel::Full, TraceLevel::Summary] {
+        for &trace in traces {
             let id = BenchmarkId::new(mode.as_str(), format!("{trace:?}").to_lowercase());
             g.bench_with_input(id, &(mode, trace), |b, &(mode, trace)| {
                 b.iter(|| {
@@ -52,6 +51,12 @@ fn bench_flows(c: &mut Criterion) {
         }
     }
     g.finish();
+}
+
+fn bench_flows(c: &mut Criterion) {
+    const REQUESTS: u32 = 10_000;
+    let traces = [TraceLevel::Full, TraceLevel::Summary];
+    bench_modes(c, "flows", &workload(3, REQUESTS), REQUESTS, &traces);
 }
 
 /// 100 nodes, two Deployments of 500 nginx pods behind one ClusterIP Service (1,000
@@ -78,31 +83,14 @@ fn wide(requests: u32) -> String {
 
 fn bench_wide(c: &mut Criterion) {
     const REQUESTS: u32 = 2_000;
-    let text = wide(REQUESTS);
-    let (_, loaded) = load_str("wide.yaml", &text, &LoadOptions::default());
-    assert!(!loaded.has_errors());
-    let mut g = c.benchmark_group("flows-1000-endpoints");
-    g.throughput(Throughput::Elements(u64::from(REQUESTS)));
-    g.sample_size(10);
-    for mode in [ProxyMode::Iptables, ProxyMode::Ipvs, ProxyMode::Nftables] {
-        g.bench_with_input(
-            BenchmarkId::new(mode.as_str(), "summary"),
-            &mode,
-            |b, &mode| {
-                b.iter(|| {
-                    engine::run(
-                        &loaded,
-                        &RunOptions {
-                            seed: Some(1),
-                            proxy_mode: Some(mode),
-                            trace: TraceLevel::Summary,
-                        },
-                    )
-                })
-            },
-        );
-    }
-    g.finish();
+    let traces = [TraceLevel::Summary];
+    bench_modes(
+        c,
+        "flows-1000-endpoints",
+        &wide(REQUESTS),
+        REQUESTS,
+        &traces,
+    );
 }
 
 fn bench_build(c: &mut Criterion) {
