@@ -33,9 +33,12 @@ fn deep_block_nesting(depth: usize) -> String {
     s
 }
 
-fn ten_megabytes() -> Vec<u8> {
-    let doc = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {k: v}\n---\n";
-    doc.repeat(10 * 1024 * 1024 / doc.len() + 1).into_bytes()
+/// Over `limits::MAX_FILE_BYTES` (16 MiB).
+fn twenty_megabytes() -> Vec<u8> {
+    let mut text =
+        String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  k: ");
+    text.push_str(&"v".repeat(20 * 1024 * 1024));
+    text.into_bytes()
 }
 
 /// (class, input, a phrase the diagnostic must contain)
@@ -74,13 +77,13 @@ fn classes() -> Vec<(&'static str, Vec<u8>, &'static str)> {
             b"apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports:\n    - port: 4294967376\n".to_vec(),
             "cannot unmarshal number 4294967376 into Go struct field ServicePort.spec.ports.port of type int32",
         ),
-        ("ten megabytes", ten_megabytes(), "error[InputTooLarge]"),
-        ("deep flow nesting", deep_nesting(100_000).into_bytes(), "error[YamlSyntax]"),
-        ("deep block nesting", deep_block_nesting(2_000).into_bytes(), "error[YamlSyntax]"),
-        ("billion laughs", billion_laughs().into_bytes(), "error[YamlSyntax]"),
+        ("twenty megabytes", twenty_megabytes(), "error[InputTooLarge]"),
+        ("deep flow nesting", deep_nesting(100_000).into_bytes(), "error[LimitExceeded]: lists and maps nested deeper than simctl's limit of 64 levels"),
+        ("deep block nesting", deep_block_nesting(2_000).into_bytes(), "error[LimitExceeded]: lists and maps nested deeper than simctl's limit of 64 levels"),
+        ("billion laughs", billion_laughs().into_bytes(), "error[LimitExceeded]: aliases in this file"),
         ("binary", vec![0xff, 0xfe, 0x00, 0x9c, 0x80, 0x81, 0x00, 0x13], "not UTF-8 text"),
         ("NUL in text", b"apiVersion: v1\x00\nkind: Pod\n".to_vec(), "error["),
-        ("many empty documents", "---\n".repeat(200_000).into_bytes(), "error["),
+        ("many empty documents", "---\n".repeat(200_000).into_bytes(), "error[LimitExceeded]: more YAML documents in this file than simctl's limit of 50,000 per file"),
         ("a duplicate key", b"apiVersion: v1\nkind: Service\nkind: Pod\nmetadata: {name: x}\n".to_vec(), "error[YamlSyntax]"),
         ("an unknown tag", b"apiVersion: v1\nkind: !!binary Pod\n".to_vec(), "error["),
     ]

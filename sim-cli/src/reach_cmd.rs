@@ -95,5 +95,13 @@ pub(crate) fn reach_cmd(
             out.write_all(m.to_text(&sources, &loaded).as_bytes())?;
         }
     }
+    // A matrix over simctl's limit of cells is refused whole.
+    if m.run
+        .diagnostics
+        .iter()
+        .any(|d| d.is_error() && d.code == sim_core::limits::LIMIT_EXCEEDED)
+    {
+        return Ok(EXIT_INVALID);
+    }
     Ok(EXIT_OK)
 }

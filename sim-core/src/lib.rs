@@ -25,6 +25,9 @@
 //!    traffic; its refusals (a nodePort already allocated, ...) and the Scenario's
 //!    dangling references make the input invalid, so `check` and `run` agree.
 //!
+//! Every limit (file size, nodes, pods, requests, hops, ...) is in [`limits`], with its
+//! reason; reaching one is an error diagnostic, never a silently smaller cluster.
+//!
 //! Later stages (control plane, data plane, engine, traces) consume only the output of
 //! [`manifest::load`]: defaulted, validated objects that cannot be invalid.
 //!
@@ -45,6 +48,7 @@ pub mod diag;
 pub mod engine;
 pub mod explain;
 pub mod export;
+pub mod limits;
 pub mod lint;
 pub mod manifest;
 pub mod net;
@@ -57,6 +61,7 @@ pub mod render;
 pub mod scenario;
 pub mod schema;
 pub mod source;
+pub mod text;
 pub mod trace;
 pub mod validation;
 pub mod yaml;

@@ -448,15 +448,11 @@ pub fn load(sources: &Sources, opts: &LoadOptions) -> Loaded {
             ),
             Ok(d) => docs.extend(d),
             Err(e) => {
-                let code = if e.message.starts_with("input is") {
-                    codes::INPUT_TOO_LARGE
-                } else {
-                    codes::YAML_SYNTAX
-                };
-                loader
-                    .out
-                    .diagnostics
-                    .push(Diagnostic::error(code, e.message).at(e.span));
+                let mut d = Diagnostic::error(e.code, e.message).at(e.span);
+                if let Some(h) = e.help {
+                    d = d.help(h);
+                }
+                loader.out.diagnostics.push(d);
             }
         }
     }
@@ -470,6 +466,8 @@ pub fn load(sources: &Sources, opts: &LoadOptions) -> Loaded {
         loader.document(doc, 0);
     }
     loader.check_duplicates();
+    let over = crate::limits::check_cluster(&loader.out);
+    loader.out.diagnostics.extend(over);
     loader.out
 }
 
@@ -495,9 +493,6 @@ struct Loader<'a> {
     /// (apiVersion, kind) already reported as not simulated.
     noted: BTreeSet<(String, String)>,
 }
-
-/// `kind: List` nesting deeper than this is refused.
-const MAX_LIST_DEPTH: usize = 8;
 
 impl Loader<'_> {
     fn validation_options(&self) -> validation::Options {
@@ -652,9 +647,16 @@ impl Loader<'_> {
     }
 
     fn list(&mut self, doc: Node, list_depth: usize) {
-        if list_depth >= MAX_LIST_DEPTH {
+        if list_depth >= crate::limits::MAX_LIST_DEPTH {
+            let max = crate::limits::MAX_LIST_DEPTH as u64;
             self.out.diagnostics.push(
-                Diagnostic::error(codes::NOT_AN_OBJECT, "lists nested too deeply").at(doc.span),
+                crate::limits::exceeded(
+                    format!("a `kind: List` nested {} deep", max + 1),
+                    max,
+                    "nested Lists",
+                    "put the items of the inner Lists into one List, or give them as `---`-separated documents",
+                )
+                .at(doc.span),
             );
             return;
         }

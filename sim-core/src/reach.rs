@@ -112,10 +112,16 @@ pub fn matrix(loaded: &Loaded, opts: &RunOptions) -> Matrix {
     let mut sources = Vec::new();
     let mut entrances = Vec::new();
     let mut cells = Vec::new();
-    let run = engine::run_plans(loaded, opts, |cluster| {
+    let mut over = None;
+    let mut run = engine::run_plans(loaded, opts, |cluster| {
         sources = senders(cluster);
         entrances = entrances_of(cluster);
         let mut plans = Vec::new();
+        let count = sources.len().saturating_mul(entrances.len());
+        if count > crate::limits::MAX_REACH_CELLS {
+            over = Some(count);
+            return plans;
+        }
         for (si, s) in sources.iter().enumerate() {
             for (ei, e) in entrances.iter().enumerate() {
                 let applies = !(s.kind == SourceKind::Client && e.kind == EntranceKind::ClusterIp);
@@ -154,6 +160,19 @@ pub fn matrix(loaded: &Loaded, opts: &RunOptions) -> Matrix {
         .collect();
     for c in &mut cells {
         c.flow = c.flow.and_then(|p| by_plan.get(&p).copied());
+    }
+    if let Some(count) = over {
+        run.diagnostics.push(crate::limits::exceeded(
+            format!(
+                "{} senders x {} Service entrances make {} cells",
+                crate::limits::grouped(sources.len() as u64),
+                crate::limits::grouped(entrances.len() as u64),
+                crate::limits::grouped(count as u64)
+            ),
+            crate::limits::MAX_REACH_CELLS as u64,
+            "cells",
+            "each cell is one simulated request: check a part of the input (a namespace's manifests), or ask `simctl run` about the connections you care about",
+        ));
     }
     Matrix {
         sources,
@@ -350,8 +369,8 @@ impl Matrix {
             };
             let _ = writeln!(
                 out,
-                "  {:<lw$}  Service {}/{} port {}/{}, {} {at}",
-                e.label,
+                "  {}  Service {}/{} port {}/{}, {} {at}",
+                crate::text::pad_right(&e.label, lw),
                 e.namespace,
                 e.service,
                 e.port,
@@ -382,18 +401,20 @@ impl Matrix {
                     .unwrap_or(0)
             })
             .collect();
-        let mut header = format!("{:<rw$}", "source");
+        let mut header = crate::text::pad_right("source", rw);
         for (e, w) in self.entrances.iter().zip(&widths) {
-            let _ = write!(header, "  {:<w$}", e.label);
+            header.push_str("  ");
+            crate::text::push_padded(&mut header, &e.label, *w);
         }
         let _ = writeln!(out, "{}", header.trim_end());
         for (si, s) in self.sources.iter().enumerate() {
-            let mut line = format!("{:<rw$}", s.name);
+            let mut line = crate::text::pad_right(&s.name, rw);
             for (ei, w) in widths.iter().enumerate() {
                 let t = texts
                     .get(si * self.entrances.len() + ei)
                     .map_or("-", String::as_str);
-                let _ = write!(line, "  {t:<w$}");
+                line.push_str("  ");
+                crate::text::push_padded(&mut line, t, *w);
             }
             let _ = writeln!(out, "{}", line.trim_end());
         }

@@ -4,12 +4,15 @@
 //! types (the same strict walk as Kubernetes objects, so a misspelt field gets a
 //! did-you-mean), then deserialized, then validated here ([`validate`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::limits;
 use crate::validation::field::{ErrorList, FieldError, Path};
+
+pub mod network;
 
 pub const API_VERSION: &str = "simctl/v1alpha1";
 pub const KIND: &str = "Scenario";
@@ -350,44 +353,61 @@ pub fn parse_duration_ns(s: &str) -> Result<u64, String> {
     u64::try_from(total).map_err(|_| bad())
 }
 
-/// Check what the schema cannot: enumerations, durations, references between entries.
+/// Check what the schema cannot: enumerations, durations, names, addresses, limits,
+/// references between entries. Linear in the document's size (names are checked against
+/// sets, never against lists).
 pub fn validate(doc: &ScenarioDoc) -> ErrorList {
     let mut errs = ErrorList::new();
     let spec = Path::new("spec");
     let cluster = spec.child("cluster");
-    let one_of = |errs: &mut ErrorList, path: &Path, v: &Option<String>, valid: &[&str]| {
-        if let Some(v) = v
-            && !valid.contains(&v.as_str())
-        {
-            errs.push(FieldError::not_supported(path, v.as_str(), valid));
-        }
-    };
+    validate_settings(doc, &cluster, &mut errs);
+    network::validate(&doc.spec.cluster, &cluster, &mut errs);
+    validate_nodes(doc, &cluster, &mut errs);
+    validate_clients(doc, &spec, &mut errs);
+    let traffic_names = validate_traffic(doc, &spec, &mut errs);
+    validate_events(doc, &spec, &mut errs);
+    validate_expectations(doc, &spec, &traffic_names, &mut errs);
+    errs
+}
+
+/// Push `Unsupported value` when `v` is set and not one of `valid`.
+fn one_of(errs: &mut ErrorList, path: &Path, v: &Option<String>, valid: &[&str]) {
+    if let Some(v) = v
+        && !valid.contains(&v.as_str())
+    {
+        errs.push(FieldError::not_supported(path, v.as_str(), valid));
+    }
+}
+
+/// The cluster's enumerations, port range and network settings.
+fn validate_settings(doc: &ScenarioDoc, cluster: &Path, errs: &mut ErrorList) {
+    let c = &doc.spec.cluster;
     one_of(
-        &mut errs,
+        errs,
         &cluster.child("loadBalancer"),
-        &doc.spec.cluster.load_balancer,
+        &c.load_balancer,
         &["cloud", "none"],
     );
     let kp = cluster.child("kubeProxy");
     one_of(
-        &mut errs,
+        errs,
         &kp.child("mode"),
-        &doc.spec.cluster.kube_proxy.mode,
+        &c.kube_proxy.mode,
         &["iptables", "ipvs", "nftables"],
     );
     one_of(
-        &mut errs,
+        errs,
         &kp.child("ipvsScheduler"),
-        &doc.spec.cluster.kube_proxy.ipvs_scheduler,
+        &c.kube_proxy.ipvs_scheduler,
         &["lc", "rr", "sh"],
     );
     one_of(
-        &mut errs,
+        errs,
         &kp.child("detectLocalMode"),
-        &doc.spec.cluster.kube_proxy.detect_local_mode,
+        &c.kube_proxy.detect_local_mode,
         &["ClusterCIDR", "NodeCIDR", "None"],
     );
-    if let Some(r) = &doc.spec.cluster.service_node_port_range
+    if let Some(r) = &c.service_node_port_range
         && parse_port_range(r).is_none()
     {
         errs.push(FieldError::invalid(
@@ -396,21 +416,7 @@ pub fn validate(doc: &ScenarioDoc) -> ErrorList {
             "must be a port range FROM-TO with 1 <= FROM <= TO <= 65535",
         ));
     }
-    for (field, cidr) in [
-        ("clusterCIDR", &doc.spec.cluster.cluster_cidr),
-        ("serviceCIDR", &doc.spec.cluster.service_cidr),
-    ] {
-        if let Some(c) = cidr
-            && parse_cidr(c).is_none()
-        {
-            errs.push(FieldError::invalid(
-                &cluster.child(field),
-                c.as_str(),
-                "must be a valid CIDR (e.g. 10.96.0.0/12)",
-            ));
-        }
-    }
-    if let Some(l) = &doc.spec.cluster.network.latency
+    if let Some(l) = &c.network.latency
         && let Err(e) = parse_duration_ns(l)
     {
         errs.push(FieldError::invalid(
@@ -419,7 +425,7 @@ pub fn validate(doc: &ScenarioDoc) -> ErrorList {
             e,
         ));
     }
-    if let Some(loss) = doc.spec.cluster.network.loss
+    if let Some(loss) = c.network.loss
         && !(0.0..=1.0).contains(&loss)
     {
         errs.push(FieldError::invalid(
@@ -428,73 +434,105 @@ pub fn validate(doc: &ScenarioDoc) -> ErrorList {
             "must be a probability between 0 and 1",
         ));
     }
-    let mut node_names = Vec::new();
-    for (i, n) in doc.spec.cluster.nodes.iter().flatten().enumerate() {
+}
+
+/// A name that must be unique among its kind: required, and not seen before.
+fn unique_name<'a>(
+    errs: &mut ErrorList,
+    path: &Path,
+    name: &'a str,
+    seen: &mut BTreeSet<&'a str>,
+) -> bool {
+    if name.is_empty() {
+        errs.push(FieldError::required(path, ""));
+        return false;
+    }
+    if !seen.insert(name) {
+        errs.push(FieldError::duplicate(path, name));
+        return false;
+    }
+    true
+}
+
+/// A node's or client's name: a DNS subdomain, as the API server requires of a Node's
+/// `metadata.name` (`ValidateNodeName` in pkg/apis/core/validation/validation.go).
+fn dns_subdomain_name(errs: &mut ErrorList, path: &Path, name: &str) {
+    for msg in crate::validation::names::is_dns1123_subdomain(name) {
+        errs.push(FieldError::invalid(path, name, msg));
+    }
+}
+
+fn validate_nodes(doc: &ScenarioDoc, cluster: &Path, errs: &mut ErrorList) {
+    let nodes = doc.spec.cluster.nodes.as_deref().unwrap_or_default();
+    if nodes.len() > limits::MAX_NODES {
+        let mut e = FieldError::too_many(&cluster.child("nodes"), nodes.len(), limits::MAX_NODES);
+        e.detail
+            .push_str(": simctl's limit of nodes per cluster (Kubernetes' own envelope)");
+        errs.push(e);
+    }
+    let mut names = BTreeSet::new();
+    for (i, n) in nodes.iter().enumerate() {
         let p = cluster.child("nodes").index(i);
-        if n.name.is_empty() {
-            errs.push(FieldError::required(&p.child("name"), ""));
-        } else if node_names.contains(&n.name.as_str()) {
-            errs.push(FieldError::duplicate(&p.child("name"), n.name.as_str()));
+        if unique_name(errs, &p.child("name"), &n.name, &mut names) {
+            dns_subdomain_name(errs, &p.child("name"), &n.name);
         }
-        node_names.push(n.name.as_str());
-        for (field, ip) in [("ip", n.ip.as_ref())] {
-            if let Some(ip) = ip
-                && ip.parse::<std::net::IpAddr>().is_err()
-            {
-                errs.push(FieldError::invalid(
-                    &p.child(field),
-                    ip.as_str(),
-                    "must be a valid IP address",
-                ));
-            }
+        if let Some(ip) = &n.ip {
+            network::ipv4(errs, &p.child("ip"), ip);
         }
         for (j, ip) in n.extra_ips.iter().enumerate() {
-            if ip.parse::<std::net::IpAddr>().is_err() {
-                errs.push(FieldError::invalid(
-                    &p.child("extraIPs").index(j),
-                    ip.as_str(),
-                    "must be a valid IP address",
-                ));
-            }
+            network::ipv4(errs, &p.child("extraIPs").index(j), ip);
         }
-        if let Some(c) = &n.pod_cidr
-            && parse_cidr(c).is_none()
-        {
-            errs.push(FieldError::invalid(
-                &p.child("podCIDR"),
-                c.as_str(),
-                "must be a valid CIDR (e.g. 10.244.1.0/24)",
-            ));
+        if let Some(c) = &n.pod_cidr {
+            network::cidr(errs, &p.child("podCIDR"), c, "10.244.1.0/24");
         }
     }
-    let mut client_names = Vec::new();
+}
+
+fn validate_clients(doc: &ScenarioDoc, spec: &Path, errs: &mut ErrorList) {
+    let mut names = BTreeSet::new();
     for (i, c) in doc.spec.clients.iter().flatten().enumerate() {
         let p = spec.child("clients").index(i);
-        if c.name.is_empty() {
-            errs.push(FieldError::required(&p.child("name"), ""));
-        } else if client_names.contains(&c.name.as_str()) {
-            errs.push(FieldError::duplicate(&p.child("name"), c.name.as_str()));
+        if unique_name(errs, &p.child("name"), &c.name, &mut names) {
+            dns_subdomain_name(errs, &p.child("name"), &c.name);
         }
-        client_names.push(c.name.as_str());
-        if let Some(ip) = &c.ip
-            && ip.parse::<std::net::IpAddr>().is_err()
-        {
-            errs.push(FieldError::invalid(
-                &p.child("ip"),
-                ip.as_str(),
-                "must be a valid IP address",
-            ));
+        if let Some(ip) = &c.ip {
+            network::ipv4(errs, &p.child("ip"), ip);
+        }
+        for (j, name) in c.dns_names.iter().enumerate() {
+            let name = name.strip_suffix('.').unwrap_or(name);
+            dns_subdomain_name(errs, &p.child("dnsNames").index(j), name);
         }
     }
-    let mut traffic_names = Vec::new();
+}
+
+/// A traffic entry's name is a label people read in stories and tables: printable, and
+/// no longer than a DNS subdomain.
+fn traffic_name(errs: &mut ErrorList, path: &Path, name: &str) {
+    let max = crate::validation::names::DNS1123_SUBDOMAIN_MAX_LENGTH;
+    if name.chars().count() > max {
+        errs.push(FieldError::too_long(path, max));
+    } else if name.chars().any(char::is_control) {
+        errs.push(FieldError::invalid(
+            path,
+            name,
+            "must not contain control characters (newlines, tabs)",
+        ));
+    }
+}
+
+/// The traffic entries; returns their names (expectations refer to them).
+fn validate_traffic<'a>(
+    doc: &'a ScenarioDoc,
+    spec: &Path,
+    errs: &mut ErrorList,
+) -> BTreeSet<&'a str> {
+    let mut names = BTreeSet::new();
+    let mut total: u64 = 0;
     for (i, t) in doc.spec.traffic.iter().enumerate() {
         let p = spec.child("traffic").index(i);
-        if t.name.is_empty() {
-            errs.push(FieldError::required(&p.child("name"), ""));
-        } else if traffic_names.contains(&t.name.as_str()) {
-            errs.push(FieldError::duplicate(&p.child("name"), t.name.as_str()));
+        if unique_name(errs, &p.child("name"), &t.name, &mut names) {
+            traffic_name(errs, &p.child("name"), &t.name);
         }
-        traffic_names.push(t.name.as_str());
         match (&t.to, &t.resolve) {
             (None, None) => errs.push(FieldError::required(
                 &p.child("to"),
@@ -516,20 +554,14 @@ pub fn validate(doc: &ScenarioDoc) -> ErrorList {
             (None, Some(_)) => {}
         }
         one_of(
-            &mut errs,
+            errs,
             &p.child("protocol"),
             &t.protocol,
             &["SCTP", "TCP", "UDP"],
         );
-        one_of(&mut errs, &p.child("type"), &t.query_type, &["A", "SRV"]);
-        if let From::Address { ip, .. } = &t.from
-            && ip.parse::<std::net::IpAddr>().is_err()
-        {
-            errs.push(FieldError::invalid(
-                &p.child("from").child("ip"),
-                ip.as_str(),
-                "must be a valid IP address",
-            ));
+        one_of(errs, &p.child("type"), &t.query_type, &["A", "SRV"]);
+        if let From::Address { ip, .. } = &t.from {
+            network::ipv4(errs, &p.child("from").child("ip"), ip);
         }
         for (field, d) in [("interval", &t.interval), ("start", &t.start)] {
             if let Some(d) = d
@@ -545,7 +577,32 @@ pub fn validate(doc: &ScenarioDoc) -> ErrorList {
                 "must be between 1 and 65535, inclusive",
             ));
         }
+        let requests = t.requests.unwrap_or(1);
+        let before = total;
+        total = total.saturating_add(requests);
+        if total > limits::MAX_REQUESTS && before <= limits::MAX_REQUESTS {
+            let detail = if requests > limits::MAX_REQUESTS {
+                format!(
+                    "must be no more than {}: simctl's limit of requests per run (use `interval` and a few thousand requests to see a spread)",
+                    limits::MAX_REQUESTS
+                )
+            } else {
+                format!(
+                    "the traffic entries ask for more than {} requests in all: simctl's limit of requests per run",
+                    limits::MAX_REQUESTS
+                )
+            };
+            errs.push(FieldError::invalid(
+                &p.child("requests"),
+                crate::validation::BadValue::Raw(requests.to_string()),
+                detail,
+            ));
+        }
     }
+    names
+}
+
+fn validate_events(doc: &ScenarioDoc, spec: &Path, errs: &mut ErrorList) {
     for (i, e) in doc.spec.events.iter().enumerate() {
         let p = spec.child("events").index(i);
         if let Err(msg) = parse_duration_ns(&e.at) {
@@ -558,11 +615,31 @@ pub fn validate(doc: &ScenarioDoc) -> ErrorList {
                 "must set exactly one of deletePod, setReady, nodeDown, nodeUp, scale, apply, delete",
             ));
         }
+        if let Some(s) = &e.scale
+            && usize::try_from(s.replicas).is_ok_and(|r| r > limits::MAX_REPLICAS)
+        {
+            errs.push(FieldError::invalid(
+                &p.child("scale").child("replicas"),
+                s.replicas,
+                format!(
+                    "must be no more than {}: simctl's limit of replicas per workload",
+                    limits::MAX_REPLICAS
+                ),
+            ));
+        }
     }
+}
+
+fn validate_expectations(
+    doc: &ScenarioDoc,
+    spec: &Path,
+    traffic_names: &BTreeSet<&str>,
+    errs: &mut ErrorList,
+) {
     for (i, x) in doc.spec.expect.iter().enumerate() {
         let p = spec.child("expect").index(i);
         one_of(
-            &mut errs,
+            errs,
             &p.child("outcome"),
             &x.outcome,
             &["delivered", "nxdomain", "refused", "timeout", "unreachable"],
@@ -584,7 +661,6 @@ pub fn validate(doc: &ScenarioDoc) -> ErrorList {
             ));
         }
     }
-    errs
 }
 
 /// `30000-32767` -> (30000, 32767).

@@ -133,7 +133,10 @@ impl Walker<'_> {
             return;
         }
         if def_name.is_some_and(|d| d.ends_with("resource.Quantity")) {
-            if !matches!(node.value, Value::Int(_) | Value::Float(_) | Value::Str(_)) {
+            if !matches!(
+                node.value,
+                Value::Int(_) | Value::Uint(_) | Value::Float(_) | Value::Str(_)
+            ) {
                 self.type_error(node, site, "resource.Quantity", out);
             }
             return;
@@ -255,7 +258,7 @@ impl Walker<'_> {
                     "string" => (matches!(node.value, Value::Str(_)), "string"),
                     "boolean" => (matches!(node.value, Value::Bool(_)), "bool"),
                     _ => (
-                        matches!(node.value, Value::Int(_) | Value::Float(_)),
+                        matches!(node.value, Value::Int(_) | Value::Uint(_) | Value::Float(_)),
                         "float64",
                     ),
                 };
@@ -285,6 +288,7 @@ impl Walker<'_> {
                         "uint64" => *i >= 0,
                         _ => true,
                     },
+                    Value::Uint(_) => go == "uint64",
                     _ => false,
                 };
                 if !fits {
@@ -311,7 +315,8 @@ impl Walker<'_> {
         let what = match &node.value {
             Value::Str(_) => "string".to_string(),
             Value::Int(i) => format!("number {i}"),
-            Value::Float(f) => format!("number {f}"),
+            Value::Uint(u) => format!("number {u}"),
+            Value::Float(f) => format!("number {}", crate::yaml::go_float(*f)),
             Value::Bool(_) => "bool".to_string(),
             Value::Seq(_) => "array".to_string(),
             Value::Map(_) => "object".to_string(),
@@ -372,8 +377,11 @@ fn type_fits(schema: &Json, value: &Value) -> bool {
             | (Some("array"), Value::Seq(_))
             | (Some("string"), Value::Str(_))
             | (Some("boolean"), Value::Bool(_))
-            | (Some("integer"), Value::Int(_))
-            | (Some("number"), Value::Int(_) | Value::Float(_))
+            | (Some("integer"), Value::Int(_) | Value::Uint(_))
+            | (
+                Some("number"),
+                Value::Int(_) | Value::Uint(_) | Value::Float(_)
+            )
     )
 }
 

@@ -11,18 +11,22 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
+use crate::diag::codes;
+use crate::limits;
 use crate::source::{SourceId, Span};
 use crate::validation::field::{Path, PathSegment};
 
-/// Bounds on what one input file may cost.
+/// Bounds on what one input file may cost ([`crate::limits`] gives the defaults and why).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest file read, in bytes. The API server refuses request bodies over 3 MiB.
+    /// Largest file read, in bytes.
     pub max_file_bytes: usize,
     /// Deepest nesting of collections.
     pub max_depth: usize,
     /// Most nodes (scalars, lists, maps) in one file, aliases expanded.
     pub max_nodes: usize,
+    /// Most `---`-separated documents in one file.
+    pub max_documents: usize,
     /// Most events that aliases may replay in one file.
     pub max_alias_replay_events: usize,
 }
@@ -30,10 +34,11 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_file_bytes: 4 * 1024 * 1024,
-            max_depth: 64,
-            max_nodes: 250_000,
-            max_alias_replay_events: 100_000,
+            max_file_bytes: limits::MAX_FILE_BYTES,
+            max_depth: limits::MAX_NESTING_DEPTH,
+            max_nodes: limits::MAX_YAML_NODES_PER_FILE,
+            max_documents: limits::MAX_DOCUMENTS_PER_FILE,
+            max_alias_replay_events: limits::MAX_ALIAS_REPLAY_EVENTS,
         }
     }
 }
@@ -59,6 +64,9 @@ pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
+    /// An integer above `i64::MAX` that fits `u64` (Go's YAML decoder keeps it exact).
+    Uint(u64),
+    /// A number with a fraction or exponent, or an integer too large for `u64`.
     Float(f64),
     Str(String),
     Seq(Vec<Node>),
@@ -71,7 +79,7 @@ impl Value {
         match self {
             Value::Null => "null",
             Value::Bool(_) => "boolean",
-            Value::Int(_) => "integer",
+            Value::Int(_) | Value::Uint(_) => "integer",
             Value::Float(_) => "number",
             Value::Str(_) => "string",
             Value::Seq(_) => "array",
@@ -143,7 +151,11 @@ impl Node {
 /// A document that is not YAML, or exceeds a limit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct YamlError {
+    /// `YamlSyntax`, `InputTooLarge` or `LimitExceeded`.
+    pub code: &'static str,
     pub message: String,
+    /// How to stay under a limit that was reached.
+    pub help: Option<String>,
     pub span: Span,
 }
 
@@ -163,17 +175,27 @@ impl fmt::Display for YamlError {
 pub fn parse_stream(text: &str, source: SourceId, limits: &Limits) -> Result<Vec<Node>, YamlError> {
     if text.len() > limits.max_file_bytes {
         return Err(YamlError {
+            code: codes::INPUT_TOO_LARGE,
             message: format!(
-                "input is {:.1} MiB; simctl reads at most {} MiB per file (the API server refuses requests over 3 MiB)",
-                text.len() as f64 / (1024.0 * 1024.0),
-                limits.max_file_bytes / (1024 * 1024)
+                "this file is larger than simctl's limit of {} ({} bytes) per file",
+                mib(limits.max_file_bytes),
+                limits::grouped(limits.max_file_bytes as u64)
+            ),
+            help: Some(
+                "split the input into several files: each file gets the whole limit (the API server itself takes at most 3 MiB per object)"
+                    .into(),
             ),
             span: Span::file_start(source),
         });
     }
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = limits.max_depth;
+    // The parser's own cap on `[`/`{` nesting, so flow and block nesting stop alike.
+    budget.flow_nesting_limit = limits.max_depth;
     budget.max_nodes = limits.max_nodes;
+    budget.max_documents = limits.max_documents;
+    // Every node is at most three events (start, end, and a key): the node limit decides.
+    budget.max_events = limits.max_nodes.saturating_mul(3);
     let mut alias_limits = serde_saphyr::options::AliasLimits::default();
     alias_limits.max_total_replayed_events = limits.max_alias_replay_events;
     let mut options = serde_saphyr::Options::default();
@@ -187,9 +209,19 @@ pub fn parse_stream(text: &str, source: SourceId, limits: &Limits) -> Result<Vec
                 .location()
                 .map(|l| span_of(text, source, &l))
                 .unwrap_or_else(|| Span::file_start(source));
-            YamlError {
-                message: clean_message(&e.to_string()),
-                span,
+            match limit_reached(&e, limits) {
+                Some((message, help)) => YamlError {
+                    code: limits::LIMIT_EXCEEDED,
+                    message,
+                    help: Some(help.into()),
+                    span,
+                },
+                None => YamlError {
+                    code: codes::YAML_SYNTAX,
+                    message: clean_message(&e.to_string()),
+                    help: None,
+                    span,
+                },
             }
         })?;
     Ok(docs
@@ -198,6 +230,86 @@ pub fn parse_stream(text: &str, source: SourceId, limits: &Limits) -> Result<Vec
         .filter(|d| !matches!(d.value, RawValue::Null))
         .map(|d| convert(d, text, source))
         .collect())
+}
+
+/// `16 MiB`, `512 KiB`.
+fn mib(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// A budget serde-saphyr enforced, in simctl's words: which limit, and how to stay under
+/// it. `None` for a syntax error.
+fn limit_reached(e: &serde_saphyr::Error, limits: &Limits) -> Option<(String, &'static str)> {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let mut e = e;
+    while let serde_saphyr::Error::WithSnippet { error, .. }
+    | serde_saphyr::Error::AliasError { error, .. } = e
+    {
+        e = error;
+    }
+    let n = |v: usize| limits::grouped(v as u64);
+    const SPLIT: &str = "split the input into several files: each file gets the whole limit";
+    const ALIASES: &str =
+        "write the repeated values out instead of expanding aliases (`*name`) of aliases";
+    let depth = || {
+        (
+            format!(
+                "lists and maps nested deeper than simctl's limit of {} levels",
+                limits.max_depth
+            ),
+            "Kubernetes manifests nest about 12 levels deep: look for unclosed `[` or `{`, or flatten the structure",
+        )
+    };
+    match e {
+        // The parser's nesting cap (granit-parser's `RecursionLimitExceeded`), reached
+        // while it scans ahead of the budget's count.
+        serde_saphyr::Error::ExternalMessage { msg, .. } if msg == "recursion limit exceeded" => {
+            Some(depth())
+        }
+        serde_saphyr::Error::Budget { breach, .. } => Some(match breach {
+            B::Depth { .. } => depth(),
+            B::Documents { .. } => (
+                format!(
+                    "more YAML documents in this file than simctl's limit of {} per file",
+                    n(limits.max_documents)
+                ),
+                SPLIT,
+            ),
+            B::Nodes { .. } | B::Events { .. } => (
+                format!(
+                    "more YAML values in this file than simctl's limit of {} per file (aliases expanded)",
+                    n(limits.max_nodes)
+                ),
+                SPLIT,
+            ),
+            B::ScalarBytes { .. } => (
+                "the strings of this file add up to more than 64 MiB, aliases expanded".to_string(),
+                ALIASES,
+            ),
+            _ => (
+                "aliases in this file expand to more than simctl reads (an alias bomb?)"
+                    .to_string(),
+                ALIASES,
+            ),
+        }),
+        serde_saphyr::Error::AliasReplayLimitExceeded { .. }
+        | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
+        | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. }
+        | serde_saphyr::Error::AliasReplayCounterOverflow { .. } => Some((
+            format!(
+                "aliases in this file replay more values than simctl's limit of {} per file",
+                n(limits.max_alias_replay_events)
+            ),
+            ALIASES,
+        )),
+        _ => None,
+    }
 }
 
 /// serde-saphyr's message without its own `line X column Y:` prefix (spans carry that).
@@ -243,6 +355,7 @@ fn convert(raw: Spanned<RawValue>, text: &str, source: SourceId) -> Node {
         RawValue::Null => Value::Null,
         RawValue::Bool(b) => Value::Bool(b),
         RawValue::Int(i) => Value::Int(i),
+        RawValue::Uint(u) => Value::Uint(u),
         RawValue::Float(f) => Value::Float(f),
         RawValue::Str(s) => Value::Str(s),
         RawValue::Seq(items) => Value::Seq(
@@ -270,6 +383,7 @@ enum RawValue {
     Null,
     Bool(bool),
     Int(i64),
+    Uint(u64),
     Float(f64),
     Str(String),
     Seq(Vec<Spanned<RawValue>>),
@@ -305,19 +419,13 @@ impl<'de> Visitor<'de> for RawVisitor {
         Ok(RawValue::Int(v))
     }
     fn visit_i128<E>(self, v: i128) -> Result<RawValue, E> {
-        Ok(i64::try_from(v)
-            .map(RawValue::Int)
-            .unwrap_or(RawValue::Float(v as f64)))
+        Ok(integer(v))
     }
     fn visit_u64<E>(self, v: u64) -> Result<RawValue, E> {
-        Ok(i64::try_from(v)
-            .map(RawValue::Int)
-            .unwrap_or(RawValue::Float(v as f64)))
+        Ok(integer(i128::from(v)))
     }
     fn visit_u128<E>(self, v: u128) -> Result<RawValue, E> {
-        Ok(i64::try_from(v)
-            .map(RawValue::Int)
-            .unwrap_or(RawValue::Float(v as f64)))
+        Ok(i128::try_from(v).map_or(RawValue::Float(v as f64), integer))
     }
     fn visit_f64<E>(self, v: f64) -> Result<RawValue, E> {
         Ok(RawValue::Float(v))
@@ -345,6 +453,33 @@ impl<'de> Visitor<'de> for RawVisitor {
             entries.push((key, value));
         }
         Ok(RawValue::Map(entries))
+    }
+}
+
+/// An integer as Go's YAML decoder keeps it: `int64`, else `uint64`, else `float64`.
+fn integer(v: i128) -> RawValue {
+    if let Ok(i) = i64::try_from(v) {
+        RawValue::Int(i)
+    } else if let Ok(u) = u64::try_from(v) {
+        RawValue::Uint(u)
+    } else {
+        RawValue::Float(v as f64)
+    }
+}
+
+/// A float as Go's `encoding/json` writes it (and so as the API server's messages quote
+/// it): shortest digits, in exponent form below 1e-6 and from 1e21 (`1e+23`, `1e-7`).
+pub fn go_float(f: f64) -> String {
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        // Rust writes `1e23` and `1.5e-7`; Go writes `1e+23` and `1.5e-7`.
+        let s = format!("{f:e}");
+        match s.split_once('e') {
+            Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e}"),
+            _ => s,
+        }
+    } else {
+        format!("{f}")
     }
 }
 
@@ -392,6 +527,7 @@ pub fn to_json(node: &Node) -> serde_json::Value {
         Value::Null => serde_json::Value::Null,
         Value::Bool(b) => serde_json::Value::Bool(*b),
         Value::Int(i) => serde_json::Value::from(*i),
+        Value::Uint(u) => serde_json::Value::from(*u),
         Value::Float(f) => serde_json::Number::from_f64(*f)
             .map(serde_json::Value::Number)
             .unwrap_or(serde_json::Value::Null),

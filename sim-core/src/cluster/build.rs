@@ -29,7 +29,6 @@ use super::{
     ListenSource, LoadBalancerMode, NodePortAddresses, Origin, ProxyConfig, ProxyMode, ServiceType,
     SimClient, SimContainer, SimNode, SimPolicy, SimService, SimServicePort, Socket, TargetPort,
 };
-use crate::diag::Diagnostic;
 use crate::manifest::{Loaded, LoadedObject};
 use crate::net::{Cidr, Protocol};
 use crate::objects::Object;
@@ -51,8 +50,8 @@ pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
 pub const DEFAULT_LATENCY_NS: u64 = 100_000;
 /// kube-controller-manager's `--node-cidr-mask-size` for IPv4.
 pub const NODE_CIDR_MASK: u8 = 24;
-/// Most nodes simctl simulates.
-pub const MAX_NODES: usize = 256;
+/// Most nodes simctl simulates ([`crate::limits::MAX_NODES`]).
+pub const MAX_NODES: usize = crate::limits::MAX_NODES;
 /// The CoreDNS image of Kubernetes 1.34's kubeadm.
 pub const COREDNS_IMAGE: &str = "registry.k8s.io/coredns/coredns:v1.12.1";
 /// The API server's secure port, behind `default/kubernetes`.
@@ -289,16 +288,8 @@ fn build_nodes(cluster: &mut Cluster, spec: Option<&ScenarioSpec>, loaded: &Load
             });
         }
     }
-    if drafts.len() > MAX_NODES {
-        cluster.diagnostics.push(Diagnostic::warning(
-            codes::NODE_LIMIT,
-            format!(
-                "{} nodes given; simctl simulates the first {MAX_NODES}",
-                drafts.len()
-            ),
-        ));
-        drafts.truncate(MAX_NODES);
-    }
+    // `limits::check_cluster` refused more nodes than simulated at load.
+    debug_assert!(drafts.len() <= MAX_NODES, "{} nodes", drafts.len());
 
     // Addresses: given ones first, then 172.18.0.(2+i), skipping any taken.
     let mut taken: Vec<Ipv4Addr> = drafts
@@ -347,19 +338,25 @@ fn build_nodes(cluster: &mut Cluster, spec: Option<&ScenarioSpec>, loaded: &Load
     }
 }
 
-/// podCIDRs as the range allocator gives them: given ones occupied, the others
-/// allocated from the first free /24 of clusterCIDR on (`CidrSet.AllocateNext`).
-fn carve_pod_cidrs(cluster_cidr: Cidr, drafts: &[NodeDraft]) -> Vec<Cidr> {
-    // A clusterCIDR smaller than a /24 is split as finely as the node count needs.
-    let bits = usize::BITS - drafts.len().saturating_sub(1).leading_zeros();
-    let mask = if cluster_cidr.len <= NODE_CIDR_MASK {
+/// The prefix length of the podCIDRs carved from `cluster_cidr` for `nodes` nodes:
+/// `--node-cidr-mask-size` (24), or for a clusterCIDR smaller than a /24, as fine a split
+/// as the node count needs. (`limits::check_cluster` refuses more nodes than it holds.)
+pub fn pod_cidr_mask(cluster_cidr: Cidr, nodes: usize) -> u8 {
+    let bits = usize::BITS - nodes.saturating_sub(1).leading_zeros();
+    if cluster_cidr.len <= NODE_CIDR_MASK {
         NODE_CIDR_MASK
     } else {
         (cluster_cidr
             .len
             .saturating_add(u8::try_from(bits).unwrap_or(8)))
         .min(30)
-    };
+    }
+}
+
+/// podCIDRs as the range allocator gives them: given ones occupied, the others
+/// allocated from the first free /24 of clusterCIDR on (`CidrSet.AllocateNext`).
+fn carve_pod_cidrs(cluster_cidr: Cidr, drafts: &[NodeDraft]) -> Vec<Cidr> {
+    let mask = pod_cidr_mask(cluster_cidr, drafts.len());
     let given: Vec<Cidr> = drafts.iter().filter_map(|d| d.pod_cidr).collect();
     let mut next = 0u64;
     drafts

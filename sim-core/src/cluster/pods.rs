@@ -35,9 +35,9 @@ use crate::objects::Object;
 /// The annotation that marks a pod not ready (SCENARIO.md section 3).
 pub const READY_ANNOTATION: &str = "simctl/ready";
 
-/// Most pods one workload may ask for: a limit, as on everything (larger asks are
-/// clamped, with a warning).
-pub const MAX_REPLICAS: i32 = 500;
+/// Most pods one workload may ask for ([`crate::limits::MAX_REPLICAS`]; the load refuses
+/// larger asks, so the clamp below is never reached by valid input).
+pub const MAX_REPLICAS: i32 = crate::limits::MAX_REPLICAS as i32;
 
 /// Default `terminationGracePeriodSeconds`.
 pub const DEFAULT_GRACE_S: i64 = 30;

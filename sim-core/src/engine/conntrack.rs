@@ -32,7 +32,7 @@ pub struct Conntrack {
 }
 
 /// More entries than this per run are not kept (the oldest-expiring go first).
-const MAX_ENTRIES: usize = 1 << 20;
+const MAX_ENTRIES: usize = crate::limits::MAX_CONNTRACK_ENTRIES;
 
 impl Conntrack {
     /// The live entry for `original` on `node`, refreshed.

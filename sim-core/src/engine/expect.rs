@@ -24,13 +24,27 @@ pub fn evaluate(
     run: &RunResult,
     diagnostics: &[Diagnostic],
 ) -> Vec<ExpectationResult> {
+    // Flows by traffic entry, and entries by name, once: linear in flows + expectations.
+    let mut by_traffic: Vec<Vec<&Flow>> = vec![Vec::new(); run.traffic.len()];
+    for f in &run.flows {
+        if let Some(v) = by_traffic.get_mut(f.traffic) {
+            v.push(f);
+        }
+    }
+    let mut names = std::collections::BTreeMap::new();
+    for (i, p) in run.traffic.iter().enumerate() {
+        names.entry(p.name.as_str()).or_insert(i);
+    }
     doc.spec
         .expect
         .iter()
         .enumerate()
         .map(|(index, x)| {
             let (passed, message) = match (&x.traffic, &x.diagnostic) {
-                (Some(name), _) => traffic(x, name, run),
+                (Some(name), _) => match names.get(name.as_str()) {
+                    Some(&t) => traffic(x, name, run, &by_traffic[t]),
+                    None => (false, format!("{name}: no such traffic")),
+                },
                 (None, Some(d)) => {
                     let hit = diagnostics
                         .iter()
@@ -70,11 +84,7 @@ fn describe_diag_expectation(d: &crate::scenario::DiagnosticExpectation) -> Stri
     parts.join(" ")
 }
 
-fn traffic(x: &Expectation, name: &str, run: &RunResult) -> (bool, String) {
-    let Some(t) = run.traffic.iter().position(|p| p.name == name) else {
-        return (false, format!("{name}: no such traffic"));
-    };
-    let flows: Vec<&Flow> = run.flows.iter().filter(|f| f.traffic == t).collect();
+fn traffic(x: &Expectation, name: &str, run: &RunResult, flows: &[&Flow]) -> (bool, String) {
     if flows.is_empty() {
         return (false, format!("{name}: no request was sent"));
     }

@@ -82,7 +82,7 @@ pub struct RunResult {
 }
 
 /// The hop limit: no packet crosses more places than this (a routing loop ends here).
-pub const MAX_HOPS: usize = 64;
+pub const MAX_HOPS: usize = crate::limits::MAX_HOPS;
 
 /// Linux's default `ip_local_port_range`.
 const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 32768..=60999;
@@ -153,6 +153,8 @@ fn simulate(
     let mut engine = Engine::new(cluster, seed);
     engine.trace = opts.trace;
     engine.run(&plans, events);
+    let note = engine.traces_note();
+    engine.diagnostics.extend(note);
     let Engine {
         cluster,
         flows,
@@ -264,8 +266,11 @@ struct Engine {
     diagnostics: Vec<Diagnostic>,
     now_ns: u64,
     trace: TraceLevel,
-    /// (traffic, outcome, reason) whose full story is already kept (summary traces).
-    stories: std::collections::BTreeSet<(usize, Outcome, Option<Reason>)>,
+    /// Full stories kept so far per (traffic, outcome, reason), and in all.
+    stories: std::collections::BTreeMap<(usize, Outcome, Option<Reason>), usize>,
+    kept: usize,
+    /// Flows whose hops were not kept under `--trace full` ([`crate::limits::MAX_TRACED_FLOWS`]).
+    trimmed: usize,
 }
 
 /// A packet in flight, during one walk.
@@ -351,7 +356,9 @@ impl Engine {
             diagnostics: Vec::new(),
             now_ns: 0,
             trace: TraceLevel::Full,
-            stories: std::collections::BTreeSet::new(),
+            stories: std::collections::BTreeMap::new(),
+            kept: 0,
+            trimmed: 0,
         }
     }
 
@@ -388,9 +395,7 @@ impl Engine {
                 QueueItem::Request { plan, index } => {
                     let Some(p) = plans.get(plan) else { continue };
                     let mut flow = self.request(plan, p, index);
-                    if self.trace == TraceLevel::Summary
-                        && !self.stories.insert((plan, flow.outcome, flow.reason))
-                    {
+                    if !self.keeps_story(plan, &flow) {
                         flow.hops = Vec::new();
                         flow.dns = None;
                     }
@@ -408,6 +413,47 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Whether a flow keeps its hops: the first of its story (traffic, outcome, reason)
+    /// always; under `--trace full` also the next ones, up to
+    /// [`crate::limits::MAX_TRACES_PER_STORY`] per story and
+    /// [`crate::limits::MAX_TRACED_FLOWS`] per run, so memory stays bounded however many
+    /// requests a run sends ([`Engine::traces_note`] says so).
+    fn keeps_story(&mut self, plan: usize, flow: &Flow) -> bool {
+        let count = self
+            .stories
+            .entry((plan, flow.outcome, flow.reason))
+            .or_default();
+        *count += 1;
+        let keep = *count == 1
+            || (self.trace == TraceLevel::Full
+                && *count <= crate::limits::MAX_TRACES_PER_STORY
+                && self.kept < crate::limits::MAX_TRACED_FLOWS);
+        if keep {
+            self.kept += 1;
+        } else if self.trace == TraceLevel::Full {
+            self.trimmed += 1;
+        }
+        keep
+    }
+
+    /// The note a `--trace full` run gives when it kept fewer traces than flows.
+    fn traces_note(&self) -> Option<Diagnostic> {
+        (self.trimmed > 0).then(|| {
+            let g = |n: usize| crate::limits::grouped(n as u64);
+            Diagnostic::note(
+                "TracesLimited",
+                format!(
+                    "{} of {} flows keep their outcome, reason and backend but not their hops: simctl keeps every hop of at most {} flows per traffic entry and outcome, and {} per run",
+                    g(self.trimmed),
+                    g(self.flows.len()),
+                    g(crate::limits::MAX_TRACES_PER_STORY),
+                    g(crate::limits::MAX_TRACED_FLOWS)
+                ),
+            )
+            .help("`--trace summary` keeps one full story per traffic entry and outcome; fewer `requests` keep every hop of every flow")
+        })
     }
 
     fn apply_event(&mut self, i: usize, action: &EventAction) {

@@ -106,8 +106,14 @@ impl Report<'_> {
             c.config.proxy.mode.as_str(),
             self.run.seed
         );
-        for (t, plan) in self.run.traffic.iter().enumerate() {
-            let flows: Vec<&Flow> = self.run.flows.iter().filter(|f| f.traffic == t).collect();
+        // Flows by traffic entry, once (not one pass over every flow per entry).
+        let mut by_traffic: Vec<Vec<&Flow>> = vec![Vec::new(); self.run.traffic.len()];
+        for f in &self.run.flows {
+            if let Some(v) = by_traffic.get_mut(f.traffic) {
+                v.push(f);
+            }
+        }
+        for (plan, flows) in self.run.traffic.iter().zip(by_traffic) {
             let Some(first) = flows.first() else { continue };
             let _ = writeln!(out);
             let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();

@@ -45,9 +45,9 @@ pub enum Target {
     Resolve { name: String, srv: bool },
 }
 
-/// Requests per traffic entry are capped so a typo (`requests: 100000000`) cannot
-/// exhaust memory; the cap is reported.
-pub const MAX_REQUESTS: u64 = 1_000_000;
+/// Requests per run ([`crate::limits::MAX_REQUESTS`]): the Scenario's validation refuses
+/// more, so the clamp below is never reached by valid input.
+pub const MAX_REQUESTS: u64 = crate::limits::MAX_REQUESTS;
 
 impl TrafficPlan {
     pub fn from_spec(t: &Traffic) -> TrafficPlan {

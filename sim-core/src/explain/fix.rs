@@ -64,8 +64,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_candidates: 64,
-            max_fixes: 3,
+            max_candidates: crate::limits::MAX_FIX_CANDIDATES,
+            max_fixes: crate::limits::MAX_FIXES,
         }
     }
 }

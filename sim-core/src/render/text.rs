@@ -30,7 +30,8 @@ pub fn write_hops(out: &mut String, v: &View, f: &Flow, locate: &dyn Fn(&Cause) 
             _ => words.detail(),
         };
         let mut line = format!(
-            "  {at:>8}  {place:<width$}  {:<12} {detail}",
+            "  {at:>8}  {}  {:<12} {detail}",
+            crate::text::pad_right(&place, width),
             h.action().as_str()
         );
         if matches!(
@@ -44,9 +45,9 @@ pub fn write_hops(out: &mut String, v: &View, f: &Flow, locate: &dyn Fn(&Cause) 
         if let Some(nat) = &h.nat {
             let _ = writeln!(
                 out,
-                "  {:>8}  {:<width$}  {:<12} {}",
+                "  {:>8}  {}  {:<12} {}",
                 "",
-                "",
+                crate::text::pad_right("", width),
                 "",
                 nat_line(nat)
             );

@@ -188,7 +188,24 @@ impl From<bool> for BadValue {
 }
 
 /// Go's `strconv.Quote` / `%q` for the strings that occur in manifests.
+///
+/// A value longer than [`crate::limits::MAX_QUOTED_CHARS`] is quoted up to there and its
+/// length given after (`"vvvv..."... (3,145,728 bytes)`): a message echoes what it is
+/// about, not a 3 MB label value whole.
 pub fn go_quote(s: &str) -> String {
+    let (shown, cut) = crate::limits::truncate_chars(s, crate::limits::MAX_QUOTED_CHARS);
+    let mut out = quote_all(shown);
+    if cut {
+        out.insert_str(out.len() - 1, "...");
+        out.push_str(&format!(
+            "... ({} bytes)",
+            crate::limits::grouped(s.len() as u64)
+        ));
+    }
+    out
+}
+
+fn quote_all(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -387,6 +404,21 @@ mod tests {
             e.to_string(),
             r#"spec.ports[1].name: Duplicate value: "http""#
         );
+    }
+
+    #[test]
+    fn long_values_are_quoted_in_part() {
+        let v = "v".repeat(3_000_000);
+        let q = go_quote(&v);
+        assert_eq!(
+            q,
+            format!(
+                "\"{}...\"... (3,000,000 bytes)",
+                "v".repeat(crate::limits::MAX_QUOTED_CHARS)
+            )
+        );
+        let exact = "é".repeat(crate::limits::MAX_QUOTED_CHARS);
+        assert_eq!(go_quote(&exact), format!("\"{exact}\""));
     }
 
     #[test]
