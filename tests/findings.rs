@@ -2,7 +2,12 @@
 //! each once crashed simctl, cost time or memory out of proportion to its input, or said
 //! nothing where it should have. Every command is driven in-process.
 
-use simctl_e2e::simctl;
+use simctl_e2e::{Outcome, simctl};
+
+/// What the command printed: diagnostics (stderr), then results (stdout).
+fn all(o: &Outcome) -> String {
+    format!("{}{}", o.stderr, o.stdout)
+}
 
 fn scenario(spec: &str) -> String {
     format!("apiVersion: simctl/v1alpha1\nkind: Scenario\nmetadata: {{name: f}}\nspec:\n{spec}")
@@ -28,9 +33,9 @@ fn every_command_refuses(input: &str) -> Vec<String> {
     for args in COMMANDS {
         let out = simctl(args, input.as_bytes());
         if args[0] != "lint" {
-            assert_eq!(out.code, 2, "{args:?}: {}", head(&out.stdout));
+            assert_eq!(out.code, 2, "{args:?}: {}", head(&all(&out)));
         }
-        outs.push(out.stdout);
+        outs.push(all(&out));
     }
     outs
 }
@@ -65,15 +70,14 @@ fn node_and_client_names_follow_the_node_name_rule() {
     );
     assert_eq!(out.code, 2);
     assert!(
-        out.stdout.contains("spec.cluster.nodes[0].name: Invalid value: \"Node_1\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"),
+        all(&out).contains("spec.cluster.nodes[0].name: Invalid value: \"Node_1\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"),
         "{}",
-        out.stdout
+        all(&out)
     );
     assert!(
-        out.stdout
-            .contains("spec.clients[0].name: Invalid value: \"my laptop\""),
+        all(&out).contains("spec.clients[0].name: Invalid value: \"my laptop\""),
         "{}",
-        out.stdout
+        all(&out)
     );
 }
 
@@ -89,18 +93,16 @@ fn many_named_nodes_are_checked_against_a_set() {
     let out = simctl(&["check", "-"], scenario(&spec).as_bytes());
     assert_eq!(out.code, 2);
     assert!(
-        out.stdout
-            .contains("spec.cluster.nodes[10000].name: Duplicate value: \"n7\""),
+        all(&out).contains("spec.cluster.nodes[10000].name: Duplicate value: \"n7\""),
         "{}",
-        head(&out.stdout)
+        head(&all(&out))
     );
     assert!(
-        out.stdout
-            .contains("spec.cluster.nodes: Too many: 10001: must have at most 5000 items"),
+        all(&out).contains("spec.cluster.nodes: Too many: 10001: must have at most 5000 items"),
         "{}",
-        head(&out.stdout)
+        head(&all(&out))
     );
-    assert!(out.stdout.contains("2 errors"), "{}", head(&out.stdout));
+    assert!(all(&out).contains("2 errors"), "{}", head(&all(&out)));
 }
 
 #[test]
@@ -113,12 +115,11 @@ fn a_huge_label_value_is_quoted_in_part() {
     let out = simctl(&["check", "-"], text.as_bytes());
     assert_eq!(out.code, 2);
     assert!(
-        out.stdout
-            .contains("...\"... (3,000,000 bytes): must be no more than 63 characters"),
+        all(&out).contains("...\"... (3,000,000 bytes): must be no more than 63 characters"),
         "{}",
-        head(&out.stdout)
+        head(&all(&out))
     );
-    assert!(out.stdout.len() < 4_000, "{} bytes", out.stdout.len());
+    assert!(all(&out).len() < 4_000, "{} bytes", all(&out).len());
 }
 
 #[test]
@@ -133,12 +134,8 @@ fn thousands_of_errors_on_one_long_line_render_in_proportion() {
     let out = simctl(&["check", "-"], text.as_bytes());
     assert_eq!(out.code, 2);
     // One unknown field per object (the API server decodes no further).
-    assert!(
-        out.stdout.contains("4000 errors"),
-        "{}",
-        &out.stdout[out.stdout.len().saturating_sub(300)..]
-    );
-    assert!(out.stdout.lines().all(|l| l.len() < 1_000));
+    assert!(all(&out).contains("4000 errors"), "{}", &all(&out));
+    assert!(all(&out).lines().all(|l| l.len() < 1_000));
 }
 
 #[test]
@@ -146,13 +143,13 @@ fn parser_budgets_are_named_as_limits() {
     let text = format!("a: {}{}\n", "[".repeat(70), "]".repeat(70));
     let out = simctl(&["check", "-"], text.as_bytes());
     assert_eq!(out.code, 2);
-    assert!(!out.stdout.contains("budget breached"), "{}", out.stdout);
+    assert!(!all(&out).contains("budget breached"), "{}", all(&out));
     assert!(
-        out.stdout.contains(
+        all(&out).contains(
             "error[LimitExceeded]: lists and maps nested deeper than simctl's limit of 64 levels"
         ),
         "{}",
-        out.stdout
+        all(&out)
     );
 }
 
@@ -163,14 +160,14 @@ fn overlapping_ranges_are_errors() {
         &["run", "-"],
         scenario("  cluster:\n    clusterCIDR: 10.96.0.0/16\n").as_bytes(),
     );
-    assert_eq!(out.code, 2, "{}", out.stdout);
-    assert!(out.stdout.contains("spec.cluster.clusterCIDR: Invalid value: \"10.96.0.0/16\": overlaps serviceCIDR 10.96.0.0/12"), "{}", out.stdout);
+    assert_eq!(out.code, 2, "{}", all(&out));
+    assert!(all(&out).contains("spec.cluster.clusterCIDR: Invalid value: \"10.96.0.0/16\": overlaps serviceCIDR 10.96.0.0/12"), "{}", all(&out));
     let out = simctl(
         &["check", "-"],
         scenario("  cluster:\n    nodes: [{name: a, ip: 10.244.0.7}]\n").as_bytes(),
     );
     assert_eq!(out.code, 2);
-    assert!(out.stdout.contains("spec.cluster.nodes[0].ip: Invalid value: \"10.244.0.7\": is inside clusterCIDR 10.244.0.0/16"), "{}", out.stdout);
+    assert!(all(&out).contains("spec.cluster.nodes[0].ip: Invalid value: \"10.244.0.7\": is inside clusterCIDR 10.244.0.0/16"), "{}", all(&out));
 }
 
 #[test]
@@ -181,10 +178,9 @@ fn ipv6_ranges_are_refused_not_replaced_by_the_default() {
     );
     assert_eq!(out.code, 2);
     assert!(
-        out.stdout
-            .contains("must be an IPv4 CIDR: simctl simulates IPv4 single-stack clusters"),
+        all(&out).contains("must be an IPv4 CIDR: simctl simulates IPv4 single-stack clusters"),
         "{}",
-        out.stdout
+        all(&out)
     );
 }
 

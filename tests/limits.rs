@@ -3,7 +3,12 @@
 //! just under each limit, the input is accepted (the limit is where the table says).
 
 use sim_core::limits;
-use simctl_e2e::simctl;
+use simctl_e2e::{Outcome, simctl};
+
+/// What the command printed: diagnostics (stderr), then results (stdout).
+fn all(o: &Outcome) -> String {
+    format!("{}{}", o.stderr, o.stdout)
+}
 
 fn scenario(spec: &str) -> String {
     format!(
@@ -14,25 +19,25 @@ fn scenario(spec: &str) -> String {
 /// `check` refuses `input` with exit 2 and says `phrase`; `run` refuses it too.
 fn refused(input: &str, phrase: &str) -> String {
     let out = simctl(&["check", "-"], input.as_bytes());
-    assert_eq!(out.code, 2, "{}", head(&out.stdout));
+    assert_eq!(out.code, 2, "{}", head(&all(&out)));
     assert!(
-        out.stdout.contains(phrase),
+        all(&out).contains(phrase),
         "want {phrase:?} in:\n{}",
-        head(&out.stdout)
+        head(&all(&out))
     );
     assert!(
-        !out.stdout.contains("budget breached"),
+        !all(&out).contains("budget breached"),
         "{}",
-        head(&out.stdout)
+        head(&all(&out))
     );
     let run = simctl(&["run", "-"], input.as_bytes());
-    assert_eq!(run.code, 2, "{}", head(&run.stdout));
-    out.stdout
+    assert_eq!(run.code, 2, "{}", head(&all(&run)));
+    all(&out)
 }
 
 fn accepted(input: &str) {
     let out = simctl(&["check", "-"], input.as_bytes());
-    assert_eq!(out.code, 0, "{}", head(&out.stdout));
+    assert_eq!(out.code, 0, "{}", head(&all(&out)));
 }
 
 fn head(s: &str) -> String {
@@ -218,10 +223,10 @@ fn reach_cells() {
     let mut text = scenario(&spec);
     text.push_str("---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {type: NodePort, selector: {app: web}, ports: [{port: 80}]}\n");
     let out = simctl(&["reach", "-"], text.as_bytes());
-    assert_eq!(out.code, 2, "{}", head(&out.stdout));
+    assert_eq!(out.code, 2, "{}", head(&all(&out)));
     assert!(
-        out.stdout.contains("error[LimitExceeded]: 330 senders x 304 Service entrances make 100,320 cells: more than simctl's limit of 100,000 cells"),
+        all(&out).contains("error[LimitExceeded]: 330 senders x 304 Service entrances make 100,320 cells: more than simctl's limit of 100,000 cells"),
         "{}",
-        head(&out.stdout)
+        head(&all(&out))
     );
 }
