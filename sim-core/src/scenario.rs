@@ -364,9 +364,9 @@ pub fn validate(doc: &ScenarioDoc) -> ErrorList {
     network::validate(&doc.spec.cluster, &cluster, &mut errs);
     validate_nodes(doc, &cluster, &mut errs);
     validate_clients(doc, &spec, &mut errs);
-    let traffic_names = validate_traffic(doc, &spec, &mut errs);
+    validate_traffic(doc, &spec, &mut errs);
     validate_events(doc, &spec, &mut errs);
-    validate_expectations(doc, &spec, &traffic_names, &mut errs);
+    validate_expectations(doc, &spec, &mut errs);
     errs
 }
 
@@ -520,12 +520,8 @@ fn traffic_name(errs: &mut ErrorList, path: &Path, name: &str) {
     }
 }
 
-/// The traffic entries; returns their names (expectations refer to them).
-fn validate_traffic<'a>(
-    doc: &'a ScenarioDoc,
-    spec: &Path,
-    errs: &mut ErrorList,
-) -> BTreeSet<&'a str> {
+/// The traffic entries (expectations' references to them are `crate::admit`'s).
+fn validate_traffic(doc: &ScenarioDoc, spec: &Path, errs: &mut ErrorList) {
     let mut names = BTreeSet::new();
     let mut total: u64 = 0;
     for (i, t) in doc.spec.traffic.iter().enumerate() {
@@ -599,7 +595,6 @@ fn validate_traffic<'a>(
             ));
         }
     }
-    names
 }
 
 fn validate_events(doc: &ScenarioDoc, spec: &Path, errs: &mut ErrorList) {
@@ -630,12 +625,7 @@ fn validate_events(doc: &ScenarioDoc, spec: &Path, errs: &mut ErrorList) {
     }
 }
 
-fn validate_expectations(
-    doc: &ScenarioDoc,
-    spec: &Path,
-    traffic_names: &BTreeSet<&str>,
-    errs: &mut ErrorList,
-) {
+fn validate_expectations(doc: &ScenarioDoc, spec: &Path, errs: &mut ErrorList) {
     for (i, x) in doc.spec.expect.iter().enumerate() {
         let p = spec.child("expect").index(i);
         one_of(
