@@ -59,7 +59,7 @@ pub const API_SERVER_PORT: u16 = 6443;
 
 /// Diagnostic codes of this module.
 pub mod codes {
-    /// Two nodes, two clients or a node and a client claim one address.
+    /// Two hosts claim one address (two Pods' `status.podIP`, ...).
     pub const DUPLICATE_ADDRESS: &str = "DuplicateAddress";
     /// More nodes than simulated, or no podCIDR left for a node.
     pub const NODE_LIMIT: &str = "NodeLimit";
@@ -78,11 +78,15 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Cluster {
         services: Vec::new(),
         policies: Vec::new(),
         given_endpoints: Vec::new(),
+        reserved: Default::default(),
         workloads: Vec::new(),
         diagnostics: Vec::new(),
     };
     build_nodes(&mut cluster, spec, loaded);
     cluster.clients = clients(spec);
+    // The taken set first, then every allocation: no pod (CoreDNS's included) is given
+    // an address the input already names.
+    cluster.reserved = taken_addresses(&cluster, loaded);
     let objects: Vec<(&LoadedObject, Origin)> = loaded
         .objects
         .iter()
@@ -125,6 +129,54 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Cluster {
         }
     }
     cluster
+}
+
+/// Every address the input names: the nodes' and clients' addresses, the addresses of
+/// EndpointSlice and Endpoints objects (pasted `kubectl get endpointslices -o yaml`
+/// names pods that may not be in the input), Pods' `status.podIP`/`podIPs`, and the
+/// traffic sources `from: {ip: ...}` of the Scenario.
+pub fn taken_addresses(cluster: &Cluster, loaded: &Loaded) -> std::collections::BTreeSet<Ipv4Addr> {
+    let mut taken: std::collections::BTreeSet<Ipv4Addr> =
+        cluster.nodes.iter().flat_map(|n| n.addresses()).collect();
+    taken.extend(cluster.clients.iter().map(|c| c.ip));
+    for o in &loaded.objects {
+        taken.extend(object_addresses(&o.object));
+    }
+    for t in loaded.scenario.iter().flat_map(|s| s.doc.spec.traffic.iter()) {
+        if let scenario::From::Address { ip, .. } = &t.from
+            && let Ok(ip) = ip.parse()
+        {
+            taken.insert(ip);
+        }
+    }
+    taken
+}
+
+/// The IPv4 addresses an object names as hosts: its endpoints, or a Pod's own.
+pub fn object_addresses(object: &Object) -> Vec<Ipv4Addr> {
+    let parse = |s: &str| s.parse::<Ipv4Addr>().ok();
+    match object {
+        Object::EndpointSlice(es) => es
+            .endpoints
+            .iter()
+            .flat_map(|e| e.addresses.iter())
+            .filter_map(|a| parse(a))
+            .collect(),
+        Object::Endpoints(ep) => ep
+            .subsets
+            .iter()
+            .flatten()
+            .flat_map(|s| {
+                s.addresses
+                    .iter()
+                    .flatten()
+                    .chain(s.not_ready_addresses.iter().flatten())
+            })
+            .filter_map(|a| parse(&a.ip))
+            .collect(),
+        Object::Pod(p) => pods::status_ips(p),
+        _ => Vec::new(),
+    }
 }
 
 /// The Scenario's settings with defaults (SCENARIO.md section 2).
@@ -606,6 +658,7 @@ fn add_coredns_pods(cluster: &mut Cluster) {
             spec_path: "spec.template.spec".into(),
             hostname: None,
             subdomain: None,
+            ip: None,
         };
         if let Err(d) = pods::schedule_and_place(cluster, new, &spec, None) {
             cluster.diagnostics.push(*d);
@@ -613,8 +666,10 @@ fn add_coredns_pods(cluster: &mut Cluster) {
     }
 }
 
-/// EndpointSlice and Endpoints objects, as given endpoints of their Service.
+/// EndpointSlice and Endpoints objects, as given endpoints of their Service. Their
+/// addresses join the taken set (an `apply` event may bring new ones).
 pub fn add_given_endpoints(cluster: &mut Cluster, obj: &LoadedObject, origin: Origin) {
+    cluster.reserved.extend(object_addresses(&obj.object));
     let ns = obj.object.namespace().unwrap_or("default").to_string();
     match &obj.object {
         Object::EndpointSlice(es) => {
@@ -1525,6 +1580,76 @@ spec: {podSelector: {}}
         assert_eq!(eps[1].port, 5432);
     }
 
+    /// A Pod's `status.podIP` is kept; an address a given EndpointSlice names, or a
+    /// traffic source names, is handed to no other pod (CoreDNS's included), and the
+    /// reachability probe avoids them all.
+    #[test]
+    fn the_taken_set_comes_first() {
+        let c = cluster(
+            "
+apiVersion: simctl/v1alpha1
+kind: Scenario
+metadata: {name: s}
+spec:
+  traffic:
+    - {name: raw, from: {ip: 10.244.1.3, node: node-2}, to: \"10.96.0.1:443\"}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: db-1, labels: {kubernetes.io/service-name: db}}
+addressType: IPv4
+ports: [{name: pg, port: 5432}]
+endpoints:
+- addresses: [10.244.0.2, 10.244.1.2]
+  nodeName: node-1
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec: {ports: [{name: pg, port: 5432}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: dumped}
+spec: {nodeName: node-1, containers: [{name: c, image: busybox}]}
+status: {podIP: 10.244.0.4}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+",
+        );
+        let dumped = &c.pods[c.pod_by_name("default", "dumped").expect("dumped")];
+        assert_eq!(dumped.ip, Ipv4Addr::new(10, 244, 0, 4));
+        for p in c.pods.iter().filter(|p| p.name != "dumped") {
+            assert!(
+                ![[10, 244, 0, 2], [10, 244, 1, 2], [10, 244, 1, 3], [10, 244, 0, 4]]
+                    .map(Ipv4Addr::from)
+                    .contains(&p.ip),
+                "{} got {}",
+                p.name,
+                p.ip
+            );
+        }
+        let dns: Vec<Ipv4Addr> = c
+            .pods
+            .iter()
+            .filter(|p| p.name.starts_with("coredns-"))
+            .map(|p| p.ip)
+            .collect();
+        assert_eq!(dns, [Ipv4Addr::new(10, 244, 0, 3), Ipv4Addr::new(10, 244, 1, 4)]);
+        assert_eq!(
+            pods::unused_pod_address(&c, 0),
+            Some(Ipv4Addr::new(10, 244, 0, 254))
+        );
+    }
+
     /// A random Service for the property test: type, and per port an explicit nodePort
     /// or not; an explicit ClusterIP or not.
     fn arb_service() -> impl Strategy<Value = (bool, Option<u8>, Vec<Option<u16>>)> {
@@ -1584,6 +1709,55 @@ spec: {podSelector: {}}
             let missing = services.len() + 2 - c.services.len();
             let errors = c.diagnostics.iter().chain(&loaded.diagnostics).filter(|d| d.is_error()).count();
             prop_assert!(errors >= missing);
+        }
+
+        /// No address is owned twice (issue 9 item 2): whatever the input names (given
+        /// endpoints, Pods' status.podIP, raw traffic sources) and however many pods
+        /// workloads and CoreDNS add, every pod address is unique, and a pod has an
+        /// address the input names only when it is that Pod's own status.podIP; the
+        /// probe takes none of them.
+        #[test]
+        fn no_address_is_owned_twice(
+            named in proptest::collection::vec((0u8..2, 2u8..12), 0..10),
+            dumped in proptest::collection::vec((0u8..2, 2u8..12), 0..6),
+            raw in proptest::option::of((0u8..2, 2u8..12)),
+            replicas in 0u8..10,
+            seed in 0u64..4,
+        ) {
+            let ip = |(n, h): (u8, u8)| format!("10.244.{n}.{h}");
+            let mut yaml = String::from("apiVersion: simctl/v1alpha1\nkind: Scenario\nmetadata: {name: p}\nspec:\n  cluster: {clusterCIDR: 10.244.0.0/16}\n");
+            if let Some(r) = raw {
+                yaml.push_str(&format!("  traffic: [{{name: raw, from: {{ip: {}, node: node-1}}, to: \"10.96.0.1:443\"}}]\n", ip(r)));
+            }
+            yaml.push_str("---\napiVersion: v1\nkind: Service\nmetadata: {name: db}\nspec: {ports: [{name: pg, port: 5432}]}\n");
+            if !named.is_empty() {
+                let list: Vec<String> = named.iter().map(|a| ip(*a)).collect();
+                yaml.push_str(&format!("---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: db-1, labels: {{kubernetes.io/service-name: db}}}}\naddressType: IPv4\nports: [{{name: pg, port: 5432}}]\nendpoints: [{{addresses: [{}]}}]\n", list.join(", ")));
+            }
+            for (i, (n, h)) in dumped.iter().enumerate() {
+                yaml.push_str(&format!("---\napiVersion: v1\nkind: Pod\nmetadata: {{name: dumped-{i}}}\nspec: {{nodeName: node-{}, containers: [{{name: c, image: busybox}}]}}\nstatus: {{podIP: {}}}\n", n + 1, ip((*n, *h))));
+            }
+            yaml.push_str(&format!("---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {{containers: [{{name: web, image: nginx}}]}}\n"));
+            let (_, loaded) = crate::manifest::load_str("p.yaml", &yaml, &crate::manifest::LoadOptions::default());
+            prop_assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
+            let c = build(&loaded, &BuildOptions { seed: Some(seed), proxy_mode: None });
+            let named_set = taken_addresses(&c, &loaded);
+            let live: Vec<&crate::cluster::SimPod> = c.pods.iter().filter(|p| p.alive() && !p.host_network).collect();
+            let mut ips: Vec<Ipv4Addr> = live.iter().map(|p| p.ip).collect();
+            ips.sort();
+            let n = ips.len();
+            ips.dedup();
+            prop_assert_eq!(ips.len(), n, "a pod address handed out twice");
+            for p in &live {
+                if named_set.contains(&p.ip) {
+                    let own = p.name.starts_with("dumped-")
+                        && dumped.get(p.name.trim_start_matches("dumped-").parse::<usize>().unwrap_or(99)).map(|a| ip(*a)) == Some(p.ip.to_string());
+                    prop_assert!(own, "{} took {}, which the input names", p.name, p.ip);
+                }
+            }
+            if let Some(probe) = pods::unused_pod_address(&c, 0) {
+                prop_assert!(!named_set.contains(&probe) && !ips.contains(&probe));
+            }
         }
     }
 }

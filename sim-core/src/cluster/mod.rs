@@ -434,6 +434,11 @@ pub struct Cluster {
     pub services: Vec<SimService>,
     pub policies: Vec<SimPolicy>,
     pub given_endpoints: Vec<GivenEndpoints>,
+    /// Addresses the input names, which no pod address allocation may hand out: given
+    /// EndpointSlice and Endpoints addresses, Pods' `status.podIP`, traffic sources
+    /// `from: {ip: ...}`, nodes' and clients' addresses ([`build::taken_addresses`]). A
+    /// Pod whose own `status.podIP` it is keeps it.
+    pub reserved: std::collections::BTreeSet<Ipv4Addr>,
     /// Every workload object (Deployment, ReplicaSet, StatefulSet, DaemonSet,
     /// ReplicationController) as loaded or applied, so its controller can make pods from
     /// its template later (a scale-up from zero replicas).

@@ -116,6 +116,9 @@ pub struct NewPod {
     pub spec_path: String,
     pub hostname: Option<String>,
     pub subdomain: Option<String>,
+    /// The address the pod already has (a Pod's `status.podIP`), kept when it lies in
+    /// its node's podCIDR and no other pod has it.
+    pub ip: Option<Ipv4Addr>,
 }
 
 impl NewPod {
@@ -149,6 +152,7 @@ impl NewPod {
             spec_path: spec_path.to_string(),
             hostname: spec.hostname.clone().filter(|h| !h.is_empty()),
             subdomain: spec.subdomain.clone().filter(|s| !s.is_empty()),
+            ip: None,
         }
     }
 
@@ -166,6 +170,7 @@ impl NewPod {
             spec_path: pod.spec_path.clone(),
             hostname: pod.hostname.clone(),
             subdomain: pod.subdomain.clone(),
+            ip: None,
         }
     }
 }
@@ -224,7 +229,32 @@ pub fn base_readiness(pod: &SimPod) -> Readiness {
     Readiness::Ready
 }
 
-/// The next free address of the node's podCIDR, after the last one handed out there.
+/// A Pod's `status.podIP` and `status.podIPs` (IPv4).
+pub fn status_ips(p: &k8s_openapi::api::core::v1::Pod) -> Vec<Ipv4Addr> {
+    let Some(st) = p.status.as_ref() else {
+        return Vec::new();
+    };
+    let mut v: Vec<Ipv4Addr> = st
+        .pod_ip
+        .iter()
+        .chain(st.pod_ips.iter().flatten().map(|i| &i.ip))
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Whether a live pod (not on the host network) has `ip`.
+fn ip_in_use(cluster: &Cluster, ip: Ipv4Addr) -> bool {
+    cluster
+        .pods
+        .iter()
+        .any(|p| p.alive() && !p.host_network && p.ip == ip)
+}
+
+/// The next free address of the node's podCIDR, after the last one handed out there:
+/// free means no live pod has it and the input does not name it ([`Cluster::reserved`]).
 pub fn next_pod_ip(cluster: &Cluster, node: NodeId) -> Option<Ipv4Addr> {
     let cidr = cluster.nodes.get(node)?.pod_cidr;
     let size = cidr.size();
@@ -236,12 +266,7 @@ pub fn next_pod_ip(cluster: &Cluster, node: NodeId) -> Option<Ipv4Addr> {
     if first > last {
         return None;
     }
-    let in_use = |ip: Ipv4Addr| {
-        cluster
-            .pods
-            .iter()
-            .any(|p| p.alive() && !p.host_network && p.ip == ip)
-    };
+    let in_use = |ip: Ipv4Addr| cluster.reserved.contains(&ip) || ip_in_use(cluster, ip);
     let last_given = cluster
         .pods
         .iter()
@@ -257,13 +282,51 @@ pub fn next_pod_ip(cluster: &Cluster, node: NodeId) -> Option<Ipv4Addr> {
         .find(|ip| !in_use(*ip))
 }
 
+/// An address of the node's podCIDR nobody has and the input does not name, from the
+/// top down: where a probe standing for "a pod on this node" sends from.
+pub fn unused_pod_address(cluster: &Cluster, node: NodeId) -> Option<Ipv4Addr> {
+    let cidr = cluster.nodes.get(node)?.pod_cidr;
+    let size = cidr.size();
+    (2..size.saturating_sub(1))
+        .rev()
+        .filter_map(|o| cidr.nth(o))
+        .find(|ip| !cluster.reserved.contains(ip) && !ip_in_use(cluster, *ip))
+}
+
+/// The pod's own address when it keeps it: a `status.podIP` in its node's podCIDR that
+/// no live pod has.
+fn own_address(cluster: &Cluster, new: &NewPod, node: NodeId) -> Option<Ipv4Addr> {
+    let ip = new.ip?;
+    let cidr = cluster.nodes.get(node)?.pod_cidr;
+    (cidr.contains(ip) && !ip_in_use(cluster, ip)).then_some(ip)
+}
+
 /// Put a pod on `node`: address, readiness, into the arena.
 pub fn place(cluster: &mut Cluster, new: NewPod, node: NodeId) -> Result<PodId, Box<Diagnostic>> {
     let ip = if new.host_network {
         cluster.nodes.get(node).map(|n| n.ip)
     } else {
-        next_pod_ip(cluster, node)
+        own_address(cluster, &new, node).or_else(|| next_pod_ip(cluster, node))
     };
+    if let (Some(asked), Some(got)) = (new.ip.filter(|_| !new.host_network), ip)
+        && asked != got
+    {
+        let why = if ip_in_use(cluster, asked) {
+            "another pod already has it"
+        } else {
+            "it is outside the podCIDR of the node the pod runs on"
+        };
+        cluster.diagnostics.push(
+            Diagnostic::warning(
+                super::build::codes::DUPLICATE_ADDRESS,
+                format!(
+                    "pod {}/{} keeps not its status.podIP {asked}: {why}; it gets {got}",
+                    new.namespace, new.name
+                ),
+            )
+            .field("status.podIP"),
+        );
+    }
     let Some(ip) = ip else {
         let (node_name, cidr) = cluster
             .nodes
@@ -428,7 +491,8 @@ pub fn create_from_object(cluster: &mut Cluster, obj: &LoadedObject, origin: Ori
     match &obj.object {
         Object::Pod(p) => {
             let spec = p.spec.clone().unwrap_or_default();
-            let new = NewPod::from_spec(&ns, name, Some(&p.metadata), &spec, origin, "spec");
+            let mut new = NewPod::from_spec(&ns, name, Some(&p.metadata), &spec, origin, "spec");
+            new.ip = status_ips(p).first().copied();
             let r = schedule_and_place(cluster, new, &spec, Some(obj));
             push(cluster, r);
         }

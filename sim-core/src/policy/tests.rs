@@ -66,6 +66,7 @@ fn cluster() -> Cluster {
         services: Vec::new(),
         policies: Vec::new(),
         given_endpoints: Vec::new(),
+        reserved: Default::default(),
         workloads: Vec::new(),
         diagnostics: Vec::new(),
     }

@@ -133,6 +133,7 @@ impl World {
             services: Vec::new(),
             policies: Vec::new(),
             given_endpoints: Vec::new(),
+        reserved: Default::default(),
             workloads: Vec::new(),
             diagnostics: Vec::new(),
         };
