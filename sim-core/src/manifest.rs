@@ -31,6 +31,10 @@ pub struct LoadOptions {
     pub limits: Limits,
     /// Overrides the Scenario's `serviceNodePortRange` (for tests and `--node-port-range`).
     pub node_port_range: Option<(u16, u16)>,
+    /// Default the objects but leave their validation to the caller: an `apply` event
+    /// validates an object that exists as an update, not as a create
+    /// ([`crate::validation::update`]).
+    pub defer_validation: bool,
 }
 
 /// A simulated object with where it came from.
@@ -833,7 +837,11 @@ impl Loader<'_> {
             }
         };
         crate::defaults::apply(&mut object);
-        let errors = validation::validate(&object, &self.validation_options());
+        let errors = if self.opts.defer_validation {
+            Vec::new()
+        } else {
+            validation::validate(&object, &self.validation_options())
+        };
         let invalid = !errors.is_empty();
         self.push_field_errors(&header, &doc, errors);
         if !invalid {

@@ -96,6 +96,7 @@ impl Names {
         // What `apply` events create; their own errors are theirs to report at run time.
         let opts = LoadOptions {
             node_port_range: Some(cluster.config.node_port_range),
+            defer_validation: true,
             ..Default::default()
         };
         for text in spec.events.iter().filter_map(|e| e.apply.as_deref()) {

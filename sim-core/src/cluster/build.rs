@@ -142,7 +142,11 @@ pub fn taken_addresses(cluster: &Cluster, loaded: &Loaded) -> std::collections::
     for o in &loaded.objects {
         taken.extend(object_addresses(&o.object));
     }
-    for t in loaded.scenario.iter().flat_map(|s| s.doc.spec.traffic.iter()) {
+    for t in loaded
+        .scenario
+        .iter()
+        .flat_map(|s| s.doc.spec.traffic.iter())
+    {
         if let scenario::From::Address { ip, .. } = &t.from
             && let Ok(ip) = ip.parse()
         {
@@ -518,6 +522,7 @@ fn default_service(
         publish_not_ready: false,
         external_name: None,
         alive: true,
+        applied: None,
     }
 }
 
@@ -659,6 +664,7 @@ fn add_coredns_pods(cluster: &mut Cluster) {
             hostname: None,
             subdomain: None,
             ip: None,
+            applied_spec: None,
         };
         if let Err(d) = pods::schedule_and_place(cluster, new, &spec, None) {
             cluster.diagnostics.push(*d);
@@ -1629,9 +1635,14 @@ spec:
         assert_eq!(dumped.ip, Ipv4Addr::new(10, 244, 0, 4));
         for p in c.pods.iter().filter(|p| p.name != "dumped") {
             assert!(
-                ![[10, 244, 0, 2], [10, 244, 1, 2], [10, 244, 1, 3], [10, 244, 0, 4]]
-                    .map(Ipv4Addr::from)
-                    .contains(&p.ip),
+                ![
+                    [10, 244, 0, 2],
+                    [10, 244, 1, 2],
+                    [10, 244, 1, 3],
+                    [10, 244, 0, 4]
+                ]
+                .map(Ipv4Addr::from)
+                .contains(&p.ip),
                 "{} got {}",
                 p.name,
                 p.ip
@@ -1643,7 +1654,10 @@ spec:
             .filter(|p| p.name.starts_with("coredns-"))
             .map(|p| p.ip)
             .collect();
-        assert_eq!(dns, [Ipv4Addr::new(10, 244, 0, 3), Ipv4Addr::new(10, 244, 1, 4)]);
+        assert_eq!(
+            dns,
+            [Ipv4Addr::new(10, 244, 0, 3), Ipv4Addr::new(10, 244, 1, 4)]
+        );
         assert_eq!(
             pods::unused_pod_address(&c, 0),
             Some(Ipv4Addr::new(10, 244, 0, 254))

@@ -363,13 +363,16 @@ impl Cluster {
     /// Apply a manifest text; rejected objects come back as diagnostics and change nothing.
     ///
     /// Objects are taken one by one, as `kubectl apply` does: a valid one is applied even
-    /// when another of the same text is rejected. The diagnostics' messages start with
-    /// the event and its time; their spans would point into the applied text, not into
-    /// the scenario's files, so they are dropped and the line and column go to the label.
+    /// when another of the same text is rejected. An object the cluster has is updated
+    /// ([`super::update`], [`crate::validation::update`]); another is created, validated as
+    /// on create. The diagnostics' messages start with the event and its time; their
+    /// spans would point into the applied text, not into the scenario's files, so they
+    /// are dropped and the line and column go to the label.
     pub fn apply(&mut self, text: &str, event_index: usize, now_ns: u64) -> Vec<Diagnostic> {
         let source_name = format!("spec.events[{event_index}].apply");
         let opts = LoadOptions {
             node_port_range: Some(self.config.node_port_range),
+            defer_validation: true,
             ..Default::default()
         };
         let (_sources, loaded) = load_str(&source_name, text, &opts);
@@ -384,10 +387,25 @@ impl Cluster {
             );
         }
         let origin = Origin::Event(event_index);
-        let objects: Vec<(&LoadedObject, Origin)> =
-            loaded.objects.iter().map(|o| (o, origin)).collect();
-        super::build::add_namespaces(self, &objects);
-        for (obj, _) in &objects {
+        for obj in &loaded.objects {
+            if matches!(obj.object, Object::Service(_)) {
+                // Validated inside, after the merge and the strategy's drop.
+                self.apply_service(obj, origin, &mut diags);
+                continue;
+            }
+            let errs = match self.stored(obj) {
+                Some(old) => crate::validation::update::validate_update(
+                    &obj.object,
+                    &old,
+                    &self.validation_options(),
+                ),
+                None => crate::validation::validate(&obj.object, &self.validation_options()),
+            };
+            if !errs.is_empty() {
+                diags.extend(field_errors(obj, errs));
+                continue;
+            }
+            super::build::add_namespaces(self, &[(obj, origin)]);
             self.apply_object(obj, origin, now_ns, &mut diags);
         }
         diags
@@ -418,30 +436,11 @@ impl Cluster {
                 )
                 .at(obj.node.span),
             ),
-            Object::Service(svc) => {
-                let existing = self.service_by_name(&ns, &name);
-                let mut obj = obj.clone();
-                if let (Some(old), Object::Service(new)) = (existing, &mut obj.object) {
-                    let mut s = (**svc).clone();
-                    if let Err(e) = services::carry_over(&self.services[old], &mut s) {
-                        diags.push(
-                            Diagnostic::error(
-                                e.kind.reason(),
-                                format!("The Service {name:?} is invalid: {e}"),
-                            )
-                            .at(obj.locate(&e.field))
-                            .field(e.field.clone())
-                            .label(e.body()),
-                        );
-                        return;
-                    }
-                    **new = s;
-                }
-                let mut alloc = Allocators::from_cluster(self, existing);
-                services::create_services(self, &[(&obj, origin)], &mut alloc, diags);
-            }
+            Object::Service(_) => self.apply_service(obj, origin, diags),
             Object::Pod(p) => match self.pod_by_name(&ns, &name) {
                 Some(id) if !self.pods[id].terminating() => {
+                    // Validated as an update: only images (and labels, annotations)
+                    // changed, so the containers are the same but for what runs.
                     let spec = p.spec.clone().unwrap_or_default();
                     let annotations = p.metadata.annotations.clone().unwrap_or_default();
                     let pod = &mut self.pods[id];
@@ -449,6 +448,9 @@ impl Cluster {
                     pod.containers = pods::containers_of(&spec, &annotations);
                     pod.annotations = annotations;
                     pod.origin = origin;
+                    if pod.applied_spec.is_some() {
+                        pod.applied_spec = Some(std::sync::Arc::new(spec));
+                    }
                     if !matches!(pod.readiness, Readiness::SetByEvent { .. } | Readiness::NodeDown) {
                         pod.readiness = pods::base_readiness(pod);
                         pod.ready = pod.readiness == Readiness::Ready;
@@ -491,6 +493,93 @@ impl Cluster {
                 }
             }
         }
+    }
+
+    fn validation_options(&self) -> crate::validation::Options {
+        crate::validation::Options {
+            node_port_range: self.config.node_port_range,
+        }
+    }
+
+    /// The object the cluster stores under `obj`'s kind, namespace and name, for update
+    /// validation: a Pod object's spec, a workload as applied. (A Service is looked up in
+    /// [`Cluster::apply_service`]; other kinds have no immutable field simctl models.)
+    fn stored(&self, obj: &LoadedObject) -> Option<Object> {
+        let ns = obj.object.namespace().unwrap_or("default");
+        let name = obj.object.name();
+        match &obj.object {
+            Object::Pod(_) => {
+                let pod = &self.pods[self.pod_by_name(ns, name)?];
+                let spec = pod.applied_spec.as_ref()?;
+                Some(Object::Pod(Box::new(k8s_openapi::api::core::v1::Pod {
+                    spec: Some((**spec).clone()),
+                    ..Default::default()
+                })))
+            }
+            Object::Deployment(_)
+            | Object::ReplicaSet(_)
+            | Object::ReplicationController(_)
+            | Object::StatefulSet(_)
+            | Object::DaemonSet(_) => {
+                let kind = obj.object.kind();
+                self.workloads
+                    .iter()
+                    .rev()
+                    .find(|(_, w)| {
+                        w.object.kind() == kind
+                            && w.object.namespace() == Some(ns)
+                            && w.object.name() == name
+                    })
+                    .map(|(_, w)| w.object.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// A Service applied: created, or updated through the API server's update path (the
+    /// patch's merge, `dropTypeDependentFields`, `ValidateServiceUpdate`, allocation
+    /// without the old reservations; see [`super::update`]).
+    fn apply_service(&mut self, obj: &LoadedObject, origin: Origin, diags: &mut Vec<Diagnostic>) {
+        let ns = obj.object.namespace().unwrap_or("default").to_string();
+        let existing = self.service_by_name(&ns, obj.object.name());
+        let mut obj = obj.clone();
+        let LoadedObject { object, node, .. } = &mut obj;
+        let Object::Service(new) = object else {
+            return;
+        };
+        let errs = match existing {
+            Some(id) => {
+                let old_sim = &self.services[id];
+                let old = super::update::stored_service(old_sim);
+                super::update::merge_service(new, node, &old, old_sim.applied.as_deref());
+                if let (Some(n), Some(o)) = (new.spec.as_mut(), old.spec.as_ref()) {
+                    super::update::drop_type_dependent_fields(n, o);
+                }
+                // A load balancer keeps the address its controller gave it.
+                let still_lb =
+                    new.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("LoadBalancer");
+                if still_lb
+                    && old_sim.type_ == super::ServiceType::LoadBalancer
+                    && !old_sim.lb_ips.is_empty()
+                    && new.status.is_none()
+                {
+                    new.status = Some(load_balancer_status(&old_sim.lb_ips));
+                }
+                crate::validation::update::validate_service_update(
+                    new,
+                    &old,
+                    &self.validation_options(),
+                )
+            }
+            None => crate::validation::validate(object, &self.validation_options()),
+        };
+        if !errs.is_empty() {
+            diags.extend(field_errors(&obj, errs));
+            return;
+        }
+        super::build::add_namespaces(self, &[(&obj, origin)]);
+        let mut alloc = Allocators::from_cluster(self, existing);
+        services::create_services(self, &[(&obj, origin)], &mut alloc, diags);
     }
 
     /// A workload applied: new, scaled (same template), or rolled out (new template).
@@ -585,6 +674,12 @@ impl Cluster {
                 for i in all {
                     self.terminate(i, now_ns);
                 }
+                // Gone from the store: applying it again creates it.
+                self.workloads.retain(|(_, w)| {
+                    !(w.object.kind() == k
+                        && w.object.namespace() == Some(namespace)
+                        && w.object.name() == name)
+                });
                 Ok(())
             }
             Some("Endpoints" | "EndpointSlice") => {
@@ -689,6 +784,41 @@ pub fn canonical_kind(kind: &str) -> Option<&'static str> {
         ("ns", "Namespace"),
     ]);
     table.get(kind.to_ascii_lowercase().as_str()).copied()
+}
+
+/// The API server's `The Pod "x" is invalid: ...` diagnostics for `errs` of `obj`.
+fn field_errors(obj: &LoadedObject, errs: crate::validation::ErrorList) -> Vec<Diagnostic> {
+    let header = format!(
+        "The {} {} is invalid: ",
+        obj.object.kind(),
+        crate::validation::field::go_quote(obj.object.name())
+    );
+    errs.into_iter()
+        .map(|e| {
+            Diagnostic::error(e.kind.reason(), format!("{header}{e}"))
+                .at(obj.locate(&e.field))
+                .field(e.field.clone())
+                .label(e.body())
+        })
+        .collect()
+}
+
+/// `status.loadBalancer.ingress` of these addresses.
+fn load_balancer_status(ips: &[std::net::Ipv4Addr]) -> k8s_openapi::api::core::v1::ServiceStatus {
+    use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, ServiceStatus};
+    ServiceStatus {
+        load_balancer: Some(LoadBalancerStatus {
+            ingress: Some(
+                ips.iter()
+                    .map(|ip| LoadBalancerIngress {
+                        ip: Some(ip.to_string()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+        }),
+        ..Default::default()
+    }
 }
 
 /// A diagnostic of an applied text, rewritten for the scenario: the event and its time
@@ -929,7 +1059,9 @@ spec:
         let mut c = cluster(WEB);
         let web = c.service_by_name("default", "web").expect("web");
         let ip = c.services[web].cluster_ip;
-        // Re-applying the Service with another port keeps its ClusterIP and nodePort.
+        // Re-applying the Service with another targetPort keeps its ClusterIP (the API
+        // server allocated it); its nodePort, which the last manifest wrote and this one
+        // leaves out, is deleted by kubectl apply's three-way merge and allocated anew.
         let diags = c.apply(
             "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  type: NodePort\n  selector: {app: web}\n  ports: [{port: 80, targetPort: 8080}]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: api}\nspec: {selector: {app: api}, ports: [{port: 80}]}\n",
             0,
@@ -939,8 +1071,17 @@ spec:
         assert_eq!(c.service_by_name("default", "web"), Some(web));
         let s = &c.services[web];
         assert_eq!(s.cluster_ip, ip);
-        assert_eq!(s.ports[0].node_port, Some(30080));
+        let reallocated = s.ports[0].node_port.expect("nodePort");
+        assert_ne!(reallocated, 30080);
         assert_eq!(s.origin, Origin::Event(0));
+        // Applied again as is, the allocated nodePort (written by neither) is kept.
+        let diags = c.apply(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  type: NodePort\n  selector: {app: web}\n  ports: [{port: 80, targetPort: 8081}]\n",
+            0,
+            0,
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(c.services[web].ports[0].node_port, Some(reallocated));
         let api = c.service_by_name("default", "api").expect("api");
         assert_eq!(c.services[api].origin, Origin::Event(0));
         assert_ne!(c.services[api].cluster_ip, ip);
@@ -973,6 +1114,168 @@ spec:
         );
         assert!(live.iter().all(|&i| c.pods[i].origin == Origin::Event(2)));
         assert_eq!(web_pods(&c).len(), 5);
+    }
+
+    const LOCAL: &str = "apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  type: NodePort
+  externalTrafficPolicy: Local
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http, nodePort: 30080}]
+";
+
+    fn messages(diags: &[Diagnostic]) -> Vec<String> {
+        diags
+            .iter()
+            .map(|d| {
+                d.message
+                    .split_once(": ")
+                    .map_or(d.message.clone(), |(_, m)| m.to_string())
+            })
+            .collect()
+    }
+
+    /// `dropTypeDependentFields` (pkg/registry/core/service/strategy.go): a NodePort
+    /// Service applied again as ClusterIP that still carries its nodePort and
+    /// externalTrafficPolicy is accepted, and its nodePort is released for another.
+    #[test]
+    fn an_update_to_clusterip_drops_what_the_type_no_longer_uses() {
+        let mut c = cluster(WEB);
+        assert!(c.apply(LOCAL, 0, 0).is_empty());
+        let web = c.service_by_name("default", "web").expect("web");
+        assert!(c.services[web].external_traffic_local);
+        let diags = c.apply(&LOCAL.replace("type: NodePort", "type: ClusterIP"), 1, 0);
+        assert!(diags.is_empty(), "{diags:?}");
+        let s = &c.services[web];
+        assert_eq!(s.type_, crate::cluster::ServiceType::ClusterIp);
+        assert_eq!(s.ports[0].node_port, None);
+        assert!(!s.external_traffic_local);
+        // Port 30080 is free again.
+        let diags = c.apply(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: next}\nspec: {type: NodePort, selector: {app: web}, ports: [{port: 80, nodePort: 30080}]}\n",
+            2,
+            0,
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        // Created so, it is refused as on create: the drop applies to updates only.
+        let mut fresh = cluster(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: nginx}]}\n",
+        );
+        let diags = fresh.apply(&LOCAL.replace("type: NodePort", "type: ClusterIP"), 0, 0);
+        assert_eq!(
+            messages(&diags),
+            [
+                "The Service \"web\" is invalid: spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'",
+                "The Service \"web\" is invalid: spec.externalTrafficPolicy: Invalid value: \"Local\": may only be set for externally-accessible services",
+            ]
+        );
+    }
+
+    /// The immutable fields of `ValidateServiceUpdate`, with their messages.
+    #[test]
+    fn service_update_refuses_changes_to_what_is_set() {
+        let mut c = cluster(WEB);
+        let ip = c.services[c.service_by_name("default", "web").expect("web")]
+            .cluster_ip
+            .expect("ip");
+        let other = if ip == std::net::Ipv4Addr::new(10, 96, 0, 99) {
+            "10.96.0.98"
+        } else {
+            "10.96.0.99"
+        };
+        let diags = c.apply(
+            &format!("apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec:\n  type: NodePort\n  clusterIP: {other}\n  selector: {{app: web}}\n  ports: [{{port: 80, targetPort: http, nodePort: 30080}}]\n"),
+            0,
+            0,
+        );
+        assert_eq!(
+            messages(&diags),
+            [format!(
+                "The Service \"web\" is invalid: spec.clusterIPs[0]: Invalid value: []string{{\"{other}\"}}: may not change once set"
+            )]
+        );
+        assert_eq!(diags[0].field.as_deref(), Some("spec.clusterIPs[0]"));
+        // A Local LoadBalancer's healthCheckNodePort is immutable.
+        let lb = "apiVersion: v1\nkind: Service\nmetadata: {name: lb}\nspec: {type: LoadBalancer, externalTrafficPolicy: Local, healthCheckNodePort: 30999, selector: {app: web}, ports: [{port: 80}]}\n";
+        assert!(c.apply(lb, 1, 0).is_empty());
+        let diags = c.apply(&lb.replace("30999", "30998"), 2, 0);
+        assert_eq!(
+            messages(&diags),
+            [
+                "The Service \"lb\" is invalid: spec.healthCheckNodePort: Forbidden: field is immutable"
+            ]
+        );
+    }
+
+    /// `ValidatePodUpdate`: only images (and metadata) may change; the apps/v1 strategies
+    /// keep selectors immutable; a StatefulSet's spec outside its mutable fields is too.
+    #[test]
+    fn pod_and_workload_updates_keep_their_immutable_fields() {
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: one, labels: {app: one}}\nspec: {containers: [{name: c, image: nginx:1.26, ports: [{containerPort: 80}]}]}\n";
+        let mut c = cluster(&format!("{WEB}---\n{pod}"));
+        let diags = c.apply(
+            &pod.replace("containerPort: 80", "containerPort: 8080"),
+            0,
+            0,
+        );
+        assert_eq!(messages(&diags).len(), 1);
+        assert!(
+            messages(&diags)[0].starts_with("The Pod \"one\" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`"),
+            "{diags:?}"
+        );
+        let one = c.pod_by_name("default", "one").expect("one");
+        assert_eq!(c.pods[one].containers[0].ports[0].port, 80);
+        // A new image and new labels are an update the API server takes.
+        let diags = c.apply(
+            &pod.replace("nginx:1.26", "nginx:1.27")
+                .replace("app: one", "app: uno"),
+            1,
+            0,
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(c.pods[one].containers[0].image, "nginx:1.27");
+        assert_eq!(
+            c.pods[one].labels.get("app").map(String::as_str),
+            Some("uno")
+        );
+
+        let deploy = WEB.split("---").next().expect("deployment");
+        let diags = c.apply(
+            &deploy
+                .replace(
+                    "matchLabels: {app: web}",
+                    "matchLabels: {app: web, tier: front}",
+                )
+                .replace("labels: {app: web}", "labels: {app: web, tier: front}"),
+            2,
+            0,
+        );
+        assert_eq!(
+            messages(&diags),
+            [
+                "The Deployment \"web\" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"web\", \"tier\":\"front\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"
+            ]
+        );
+
+        let sts = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec:\n  serviceName: db\n  replicas: 1\n  selector: {matchLabels: {app: db}}\n  template:\n    metadata: {labels: {app: db}}\n    spec: {containers: [{name: c, image: postgres}]}\n";
+        assert!(c.apply(sts, 3, 0).is_empty());
+        assert!(
+            c.apply(&sts.replace("replicas: 1", "replicas: 2"), 4, 0)
+                .is_empty()
+        );
+        let diags = c.apply(
+            &sts.replace("serviceName: db", "serviceName: database"),
+            5,
+            0,
+        );
+        assert_eq!(
+            messages(&diags),
+            [
+                "The StatefulSet \"db\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
+            ]
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod names;
 pub mod pods;
 pub mod schedule;
 pub mod services;
+pub mod update;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -310,6 +311,9 @@ pub struct SimPod {
     /// The hostname / subdomain, for StatefulSet DNS (`web-0.web.ns.svc`).
     pub hostname: Option<String>,
     pub subdomain: Option<String>,
+    /// The spec of a Pod object as last applied, for an update's validation (a pod's
+    /// spec is mostly immutable); `None` for a controller's pods.
+    pub applied_spec: Option<std::sync::Arc<k8s_openapi::api::core::v1::PodSpec>>,
 }
 
 impl SimPod {
@@ -383,6 +387,9 @@ pub struct SimService {
     pub external_name: Option<String>,
     /// False once deleted by an event.
     pub alive: bool,
+    /// The manifest as last applied (defaulted, with its spans), for an update's
+    /// three-way merge and validation ([`update`]); `None` for simctl's own Services.
+    pub applied: Option<Box<crate::manifest::LoadedObject>>,
 }
 
 /// One endpoint of one Service port, as an EndpointSlice lists it.

@@ -119,6 +119,8 @@ pub struct NewPod {
     /// The address the pod already has (a Pod's `status.podIP`), kept when it lies in
     /// its node's podCIDR and no other pod has it.
     pub ip: Option<Ipv4Addr>,
+    /// A Pod object's spec (see [`SimPod::applied_spec`]).
+    pub applied_spec: Option<std::sync::Arc<PodSpec>>,
 }
 
 impl NewPod {
@@ -153,6 +155,7 @@ impl NewPod {
             hostname: spec.hostname.clone().filter(|h| !h.is_empty()),
             subdomain: spec.subdomain.clone().filter(|s| !s.is_empty()),
             ip: None,
+            applied_spec: None,
         }
     }
 
@@ -171,6 +174,7 @@ impl NewPod {
             hostname: pod.hostname.clone(),
             subdomain: pod.subdomain.clone(),
             ip: None,
+            applied_spec: None,
         }
     }
 }
@@ -359,6 +363,7 @@ pub fn place(cluster: &mut Cluster, new: NewPod, node: NodeId) -> Result<PodId, 
         spec_path: new.spec_path,
         hostname: new.hostname,
         subdomain: new.subdomain,
+        applied_spec: new.applied_spec,
     };
     pod.readiness = if node_up {
         base_readiness(&pod)
@@ -493,6 +498,7 @@ pub fn create_from_object(cluster: &mut Cluster, obj: &LoadedObject, origin: Ori
             let spec = p.spec.clone().unwrap_or_default();
             let mut new = NewPod::from_spec(&ns, name, Some(&p.metadata), &spec, origin, "spec");
             new.ip = status_ips(p).first().copied();
+            new.applied_spec = Some(std::sync::Arc::new(spec.clone()));
             let r = schedule_and_place(cluster, new, &spec, Some(obj));
             push(cluster, r);
         }

@@ -190,6 +190,7 @@ pub fn sim_service(svc: &Service, origin: Origin) -> SimService {
             .then(|| spec.external_name.clone())
             .flatten(),
         alive: true,
+        applied: None,
     }
 }
 
@@ -571,10 +572,12 @@ pub fn create_services(
         let Object::Service(svc) = &obj.object else {
             continue;
         };
+        let mut sim = sim_service(svc, *origin);
+        sim.applied = Some(Box::new((*obj).clone()));
         let mut p = Pending {
             obj,
             spec: spec_of(svc),
-            sim: sim_service(svc, *origin),
+            sim,
             ips: Vec::new(),
             ports: Vec::new(),
             notes: Vec::new(),
@@ -600,57 +603,4 @@ pub fn create_services(
         ids.push(id);
     }
     ids
-}
-
-/// Fill in what an update keeps from the live Service: its ClusterIP, and the nodePort of
-/// each port (by port number and protocol) the new spec leaves unset, as `kubectl apply`
-/// (a merge patch) does. A different requested ClusterIP is refused as the API server
-/// refuses it.
-pub fn carry_over(old: &SimService, svc: &mut Service) -> Result<(), FieldError> {
-    let spec = svc.spec.get_or_insert_with(Default::default);
-    if let Some(ip) = old.cluster_ip {
-        let asked: Vec<String> = spec.cluster_ips.clone().unwrap_or_default();
-        match asked.first() {
-            Some(a) if a != &ip.to_string() => {
-                return Err(FieldError::invalid(
-                    &Path::new("spec").child("clusterIPs").index(0),
-                    BadValue::Raw(go_string_slice(&asked)),
-                    "may not change once set",
-                ));
-            }
-            Some(_) => {}
-            None if s(&spec.type_) != "ExternalName" => {
-                spec.cluster_ip = Some(ip.to_string());
-                spec.cluster_ips = Some(vec![ip.to_string()]);
-            }
-            None => {}
-        }
-    }
-    if should_allocate_node_ports(spec) {
-        for p in spec.ports.iter_mut().flatten() {
-            if p.node_port.unwrap_or(0) != 0 {
-                continue;
-            }
-            let proto = p
-                .protocol
-                .as_deref()
-                .and_then(Protocol::parse)
-                .unwrap_or_default();
-            if let Some(np) = old
-                .ports
-                .iter()
-                .find(|o| i32::from(o.port) == p.port && o.protocol == proto)
-                .and_then(|o| o.node_port)
-            {
-                p.node_port = Some(i32::from(np));
-            }
-        }
-    }
-    if needs_health_check(spec)
-        && spec.health_check_node_port.unwrap_or(0) == 0
-        && let Some(hc) = old.health_check_node_port
-    {
-        spec.health_check_node_port = Some(i32::from(hc));
-    }
-    Ok(())
 }

@@ -182,9 +182,10 @@ pub fn reachability_matrix(cluster: &Cluster) -> Vec<TrafficPlan> {
     let client = cluster.clients.first().map(|c| c.name.clone());
     // An unused pod address on the first node stands for "a pod inside the cluster":
     // one no pod has and the input does not name.
-    let probe = cluster.nodes.first().and_then(|n| {
-        cluster::pods::unused_pod_address(cluster, 0).map(|ip| (ip, n.name.clone()))
-    });
+    let probe = cluster
+        .nodes
+        .first()
+        .and_then(|n| cluster::pods::unused_pod_address(cluster, 0).map(|ip| (ip, n.name.clone())));
     let plan =
         |name: String, from: crate::scenario::From, host: String, port: u16, protocol: Protocol| {
             TrafficPlan {

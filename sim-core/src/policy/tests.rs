@@ -122,6 +122,7 @@ fn pod(
         spec_path: "spec".to_string(),
         hostname: None,
         subdomain: None,
+        applied_spec: None,
     });
     id
 }

@@ -62,6 +62,7 @@ fn service(name: &str, cluster_ip: Option<&str>, type_: ServiceType) -> SimServi
         publish_not_ready: false,
         external_name: None,
         alive: true,
+        applied: None,
     }
 }
 
@@ -133,7 +134,7 @@ impl World {
             services: Vec::new(),
             policies: Vec::new(),
             given_endpoints: Vec::new(),
-        reserved: Default::default(),
+            reserved: Default::default(),
             workloads: Vec::new(),
             diagnostics: Vec::new(),
         };

@@ -12,6 +12,7 @@ pub mod names;
 pub mod networkpolicy;
 pub mod pod;
 pub mod service;
+pub mod update;
 pub mod workloads;
 
 pub use field::{BadValue, ErrorList, ErrorType, FieldError, Path};

@@ -155,7 +155,7 @@ fn go_string_slice(values: Option<&Vec<String>>) -> String {
 }
 
 /// `%#v` of a `metav1.LabelSelector` (ErrorBody dereferences the pointer first).
-fn go_label_selector(sel: Option<&LabelSelector>) -> BadValue {
+pub(crate) fn go_label_selector(sel: Option<&LabelSelector>) -> BadValue {
     let Some(sel) = sel else {
         return BadValue::Null;
     };
