@@ -72,16 +72,41 @@ fn valid_fixtures_check_clean() {
     let mut failures = Vec::new();
     for f in &files {
         let (code, errors, json) = errors_of(f);
-        let warnings: Vec<&Value> = json["diagnostics"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|d| d["severity"] == "warning")
+        // The API server's own warnings a fixture must state: `# warning: LINE TEXT`.
+        let text = std::fs::read_to_string(f).expect("read fixture");
+        let want_api: Vec<Expected> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# warning: "))
+            .filter_map(|rest| {
+                let (line, message) = rest.split_once(' ')?;
+                Some(Expected {
+                    line: line.parse().ok()?,
+                    message: message.to_string(),
+                })
+            })
+            .collect();
+        let all = json["diagnostics"].as_array().cloned().unwrap_or_default();
+        let api: Vec<Expected> = all
+            .iter()
+            .filter(|d| d["code"] == "APIServerWarning")
+            .map(|d| Expected {
+                line: d["line"].as_u64().unwrap_or(0) as u32,
+                message: d["message"].as_str().unwrap_or("").to_string(),
+            })
+            .collect();
+        let warnings: Vec<&Value> = all
+            .iter()
+            .filter(|d| d["severity"] == "warning" && d["code"] != "APIServerWarning")
             .collect();
         let objects = json["objects"].as_array().map_or(0, Vec::len);
-        if code != 0 || !errors.is_empty() || !warnings.is_empty() || objects == 0 {
+        if code != 0
+            || !errors.is_empty()
+            || !warnings.is_empty()
+            || objects == 0
+            || api != want_api
+        {
             failures.push(format!(
-                "{}: exit {code}, {objects} objects, errors {errors:#?}, warnings {warnings:#?}",
+                "{}: exit {code}, {objects} objects, errors {errors:#?}, warnings {warnings:#?}, API warnings {api:#?} (want {want_api:#?})",
                 f.display()
             ));
         }

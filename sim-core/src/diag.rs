@@ -54,6 +54,8 @@ pub mod codes {
     pub const DUPLICATE_SCENARIO: &str = "DuplicateScenario";
     /// Two objects with the same kind, namespace and name.
     pub const ALREADY_EXISTS: &str = "AlreadyExists";
+    /// A warning the API server returns with an accepted object (`Warning: ...`).
+    pub const API_WARNING: &str = "APIServerWarning";
     /// A file that could not be read (I/O, not UTF-8): raised by the shells.
     pub const UNREADABLE: &str = "Unreadable";
 }

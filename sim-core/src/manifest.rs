@@ -438,6 +438,7 @@ pub fn load(sources: &Sources, opts: &LoadOptions) -> Loaded {
         opts,
         out: Loaded::default(),
         noted: BTreeSet::new(),
+        warned: BTreeSet::new(),
     };
     let mut docs = Vec::new();
     for (id, file) in sources.iter() {
@@ -496,6 +497,9 @@ struct Loader<'a> {
     out: Loaded,
     /// (apiVersion, kind) already reported as not simulated.
     noted: BTreeSet<(String, String)>,
+    /// API server warnings already shown: kubectl prints each text once per run
+    /// (its warning handler deduplicates).
+    warned: BTreeSet<String>,
 }
 
 impl Loader<'_> {
@@ -844,6 +848,14 @@ impl Loader<'_> {
         };
         let invalid = !errors.is_empty();
         self.push_field_errors(&header, &doc, errors);
+        if !invalid && !self.opts.defer_validation {
+            // The API server warns only about objects it accepts (BeforeCreate).
+            for w in validation::warnings::warnings(&object) {
+                if self.warned.insert(w.message.clone()) {
+                    self.out.diagnostics.push(warning_diagnostic(&doc, w));
+                }
+            }
+        }
         if !invalid {
             self.out.objects.push(LoadedObject {
                 object,
@@ -901,6 +913,23 @@ impl Loader<'_> {
             });
         }
     }
+}
+
+/// An API server warning (`Warning: ...` in kubectl) as a diagnostic at its field.
+pub fn warning_diagnostic(doc: &Node, w: validation::warnings::Warning) -> Diagnostic {
+    let mut d = Diagnostic::warning(codes::API_WARNING, w.message);
+    match w.field {
+        Some(f) => {
+            let (mut span, exact) = doc.locate(&f);
+            // `spec.clusterIPs` is what the API server names; users mostly write `clusterIP`.
+            if !exact && f.starts_with("spec.clusterIPs") {
+                span = doc.locate("spec.clusterIP").0;
+            }
+            d = d.at(span).field(f);
+        }
+        None => d = d.at(doc.span),
+    }
+    d.help("the API server accepts the object and prints this as `Warning:`")
 }
 
 /// A file's worth of diagnostics (for shells that read files and hit I/O errors).

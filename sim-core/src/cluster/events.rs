@@ -405,6 +405,7 @@ impl Cluster {
                 diags.extend(field_errors(obj, errs));
                 continue;
             }
+            diags.extend(api_warnings(obj));
             super::build::add_namespaces(self, &[(obj, origin)]);
             self.apply_object(obj, origin, now_ns, &mut diags);
         }
@@ -577,6 +578,7 @@ impl Cluster {
             diags.extend(field_errors(&obj, errs));
             return;
         }
+        diags.extend(api_warnings(&obj));
         super::build::add_namespaces(self, &[(&obj, origin)]);
         let mut alloc = Allocators::from_cluster(self, existing);
         services::create_services(self, &[(&obj, origin)], &mut alloc, diags);
@@ -800,6 +802,14 @@ fn field_errors(obj: &LoadedObject, errs: crate::validation::ErrorList) -> Vec<D
                 .field(e.field.clone())
                 .label(e.body())
         })
+        .collect()
+}
+
+/// The API server's warnings for an object it accepts.
+fn api_warnings(obj: &LoadedObject) -> Vec<Diagnostic> {
+    crate::validation::warnings::warnings(&obj.object)
+        .into_iter()
+        .map(|w| crate::manifest::warning_diagnostic(&obj.node, w))
         .collect()
 }
 

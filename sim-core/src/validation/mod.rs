@@ -13,6 +13,7 @@ pub mod networkpolicy;
 pub mod pod;
 pub mod service;
 pub mod update;
+pub mod warnings;
 pub mod workloads;
 
 pub use field::{BadValue, ErrorList, ErrorType, FieldError, Path};
