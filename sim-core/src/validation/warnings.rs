@@ -478,7 +478,7 @@ fn fractional(q: &Quantity) -> bool {
             if suffix.ends_with('i') {
                 // frac / 10^places * 2^scale must be whole.
                 let num = u128::from(frac) << scale_digits;
-                num % 10u128.pow(places) != 0
+                !num.is_multiple_of(10u128.pow(places))
             } else {
                 places > scale_digits
             }
