@@ -352,6 +352,8 @@ pub enum Masquerader {
     KubeProxy(ProxyMode),
     /// The CNI's rule for pod traffic leaving the cluster network (`cidr`: clusterCIDR).
     Cni(Cidr),
+    /// conntrack: a packet of a known connection gets the source NAT its first packet got.
+    Conntrack,
 }
 
 /// A NetworkPolicy verdict at a pod.
@@ -612,8 +614,13 @@ pub enum Backend {
         node: crate::cluster::NodeId,
         port: u16,
     },
-    /// A host outside the simulation (a given endpoint that is no pod).
-    External { ip: std::net::Ipv4Addr, port: u16 },
+    /// A host outside the simulation (a given endpoint that is no pod); `node`: the node
+    /// whose pod network it is in (its nodeName, or the podCIDR holding it), if any.
+    External {
+        ip: std::net::Ipv4Addr,
+        port: u16,
+        node: Option<crate::cluster::NodeId>,
+    },
     /// A client (traffic between clients, or to a client's address).
     Client {
         client: crate::cluster::ClientId,

@@ -26,8 +26,17 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use super::{
-    Cluster, PodId, ServiceId, ServiceType, SimEndpoint, SimPod, SimServicePort, TargetPort,
+    Cluster, NodeId, PodId, ServiceId, ServiceType, SimEndpoint, SimPod, SimServicePort, TargetPort,
 };
+
+/// Where a host that given endpoints name (and no simulated pod has) is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GivenHost {
+    /// In the pod network of a node: reached through that node.
+    OnNode(NodeId),
+    /// Off the cluster: reached over the outside network.
+    Outside,
+}
 
 /// Whether `labels` satisfy an equality-based selector.
 pub fn selector_matches(
@@ -144,6 +153,32 @@ impl Cluster {
         // The same address and port from two slices counts once (kube-proxy dedups).
         out.dedup_by_key(|e| (e.ip, e.port));
         out
+    }
+
+    /// Where the host at `ip` is, when `ip` is an address the given endpoints name and no
+    /// simulated pod or node has: such a host accepts on the endpoint's port (SCENARIO.md
+    /// section 3), wherever its address lies. It is on the node its `nodeName` names,
+    /// else on the node whose podCIDR holds the address (a pod simctl was not shown, as
+    /// pasted `kubectl get endpointslices -o yaml` names them), else off the cluster.
+    /// `None` when no given endpoint names `ip` or a simulated pod or node has it.
+    pub fn given_host(&self, ip: Ipv4Addr) -> Option<GivenHost> {
+        let mut named = self
+            .given_endpoints
+            .iter()
+            .flat_map(|g| g.addresses.iter())
+            .filter(|a| a.0 == ip)
+            .peekable();
+        named.peek()?;
+        if self.pod_by_ip(ip).is_some() || self.node_by_ip(ip).is_some() {
+            return None;
+        }
+        let by_name = named
+            .filter_map(|a| a.4.as_deref())
+            .find_map(|n| self.node_by_name(n));
+        Some(match by_name.or_else(|| self.node_for_pod_ip(ip)) {
+            Some(n) => GivenHost::OnNode(n),
+            None => GivenHost::Outside,
+        })
     }
 
     /// The addresses DNS gives for a headless Service: every selected pod (or given

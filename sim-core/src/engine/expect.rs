@@ -248,7 +248,7 @@ pub fn backend_name(cluster: &Cluster, b: &Backend) -> String {
             "kube-proxy@{}",
             cluster.nodes.get(*node).map_or("", |n| n.name.as_str())
         ),
-        Backend::External { ip, port } => format!("{ip}:{port}"),
+        Backend::External { ip, port, .. } => format!("{ip}:{port}"),
         Backend::Client { client, .. } => cluster
             .clients
             .get(*client)
@@ -283,7 +283,7 @@ impl Allowed {
                         .get(*pod)
                         .is_some_and(|p| self.addrs.contains(&format!("{}:{port}", p.ip)))
             }
-            Backend::External { ip, port } => self.addrs.contains(&format!("{ip}:{port}")),
+            Backend::External { ip, port, .. } => self.addrs.contains(&format!("{ip}:{port}")),
             _ => false,
         }
     }

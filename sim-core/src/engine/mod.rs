@@ -13,9 +13,12 @@ pub mod conntrack;
 pub mod expect;
 mod node;
 mod pod;
+pub mod ports;
 mod reply;
 pub mod report;
 mod request;
+#[cfg(test)]
+mod tests;
 pub mod topology;
 pub mod traffic;
 mod walk;
@@ -83,9 +86,6 @@ pub struct RunResult {
 
 /// The hop limit: no packet crosses more places than this (a routing loop ends here).
 pub const MAX_HOPS: usize = crate::limits::MAX_HOPS;
-
-/// Linux's default `ip_local_port_range`.
-const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 32768..=60999;
 
 /// Build the cluster and run every traffic entry and event of the scenario (without
 /// traffic in the Scenario, the reachability matrix).
@@ -261,6 +261,7 @@ struct Engine {
     proxy: ProxyState,
     topology: Topology,
     conntrack: Conntrack,
+    ports: ports::Ports,
     rng: ChaCha8Rng,
     flows: Vec<Flow>,
     diagnostics: Vec<Diagnostic>,
@@ -287,6 +288,9 @@ struct Walk {
     sender: SenderRef,
     /// The translations nodes made (conntrack entries to un-NAT the reply).
     nat_nodes: Vec<(NodeId, ConntrackEntry)>,
+    /// The endpoints kube-proxy sent this new connection to, per node (ipvs lc counts
+    /// it as active until the request is over).
+    opened: Vec<(NodeId, crate::net::SockAddr)>,
 }
 
 /// How a walk ended.
@@ -351,6 +355,7 @@ impl Engine {
             proxy,
             topology,
             conntrack: Conntrack::default(),
+            ports: ports::Ports::new(seed),
             rng: ChaCha8Rng::seed_from_u64(seed),
             flows: Vec::new(),
             diagnostics: Vec::new(),
@@ -381,15 +386,13 @@ impl Engine {
             // the EndpointSlice, and kube-proxy resyncs (a stale rule would DNAT to
             // an address nobody has).
             if self.cluster.advance(at) {
-                self.proxy.sync(&self.cluster);
-                self.topology = Topology::new(&self.cluster);
+                self.sync();
             }
             match item {
                 QueueItem::Event(i) => {
                     if let Some((_, action)) = events.get(i) {
                         self.apply_event(i, action);
-                        self.proxy.sync(&self.cluster);
-                        self.topology = Topology::new(&self.cluster);
+                        self.sync();
                     }
                 }
                 QueueItem::Request { plan, index } => {
@@ -413,6 +416,16 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// The cluster changed: kube-proxy resyncs (and cleans stale UDP conntrack entries),
+    /// the topology is redrawn.
+    fn sync(&mut self) {
+        self.proxy.sync(&self.cluster);
+        let stale = stale_udp(&self.cluster);
+        self.conntrack
+            .clean_udp(|t, endpoint| stale.is_stale(t, endpoint));
+        self.topology = Topology::new(&self.cluster);
     }
 
     /// Whether a flow keeps its hops: the first of its story (traffic, outcome, reason)
@@ -539,4 +552,59 @@ fn hash_tuple(t: &FiveTuple) -> u64 {
         h = h.wrapping_mul(0x100000001b3);
     }
     h
+}
+
+/// What kube-proxy's conntrack cleanup keeps (pkg/proxy/conntrack/cleanup.go,
+/// `CleanStaleEntries`): for each UDP Service port with serving endpoints, the serving
+/// endpoint addresses, by frontend (ClusterIP, load-balancer IPs and externalIPs with the
+/// port) and by nodePort. An entry to such a frontend whose reply comes from another
+/// address is stale. A port without serving endpoints cleans nothing.
+#[derive(Default)]
+struct StaleUdp {
+    frontends:
+        std::collections::BTreeMap<crate::net::SockAddr, std::collections::BTreeSet<Ipv4Addr>>,
+    node_ports: std::collections::BTreeMap<u16, std::collections::BTreeSet<Ipv4Addr>>,
+}
+
+impl StaleUdp {
+    fn is_stale(&self, original: &FiveTuple, endpoint: Ipv4Addr) -> bool {
+        let stale_in = |set: Option<&std::collections::BTreeSet<Ipv4Addr>>| {
+            set.is_some_and(|s| !s.contains(&endpoint))
+        };
+        stale_in(self.frontends.get(&original.dst))
+            || stale_in(self.node_ports.get(&original.dst.port))
+    }
+}
+
+fn stale_udp(c: &Cluster) -> StaleUdp {
+    let mut out = StaleUdp::default();
+    for (si, s) in c.services.iter().enumerate().filter(|(_, s)| s.alive) {
+        for (pi, p) in s.ports.iter().enumerate() {
+            if p.protocol != Protocol::Udp {
+                continue;
+            }
+            let serving: std::collections::BTreeSet<Ipv4Addr> = c
+                .endpoints(si, pi)
+                .iter()
+                .filter(|e| e.serving)
+                .map(|e| e.ip)
+                .collect();
+            if serving.is_empty() {
+                continue;
+            }
+            for ip in s.cluster_ip.iter().chain(&s.lb_ips).chain(&s.external_ips) {
+                out.frontends.insert(
+                    crate::net::SockAddr {
+                        ip: *ip,
+                        port: p.port,
+                    },
+                    serving.clone(),
+                );
+            }
+            if let Some(np) = p.node_port {
+                out.node_ports.insert(np, serving);
+            }
+        }
+    }
+    out
 }

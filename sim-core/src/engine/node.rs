@@ -1,10 +1,13 @@
 //! A node's netfilter and routing, in the kernel's order: PREROUTING (conntrack, then
 //! kube-proxy's DNAT), the sending pod's egress policy, the routing decision, then
 //! POSTROUTING (kube-proxy's masquerade, the CNI's masquerade of traffic leaving the
-//! cluster network).
+//! cluster network), and conntrack's confirmation of the connection as it leaves. A
+//! packet of a connection conntrack knows skips the rules and gets the entry's DNAT and
+//! SNAT again ([`super::conntrack`]).
 
+use crate::cluster::endpoints::GivenHost;
 use crate::cluster::{NodeId, ProxyMode};
-use crate::net::Protocol;
+use crate::net::{FiveTuple, Protocol};
 use crate::policy::Direction;
 use crate::proxy::{ProxyAction, ProxyDecision, ProxyInput};
 use crate::trace::{
@@ -12,8 +15,19 @@ use crate::trace::{
     Socket, Step,
 };
 
+use super::conntrack;
 use super::walk::Arrival;
 use super::{End, Engine, Walk};
+
+/// Where a packet's translation on a node comes from.
+#[derive(Clone, Copy, Debug)]
+enum Translation {
+    /// A new connection: the nat table's rules (kube-proxy's DNAT in PREROUTING, and
+    /// `masquerade`: whether it marked the packet for masquerade in POSTROUTING).
+    Rules { masquerade: bool },
+    /// A packet of a connection conntrack knows: the entry's translation, both halves.
+    Tracked(conntrack::Entry),
+}
 
 impl Engine {
     /// A node's netfilter and routing.
@@ -27,7 +41,8 @@ impl Engine {
             w.note(Place::Node(n), Step::NodeDown);
             return Err(End::failed(Outcome::Timeout, Reason::NodeDown));
         }
-        let masquerade = self.prerouting(n, arrival, w)?;
+        let arrived = w.tuple;
+        let translation = self.prerouting(n, arrival, w)?;
         // Egress NetworkPolicy of the sending pod, against the translated destination.
         if let (Arrival::LocalPod(Some(p)), Some(sp)) = (arrival, w.sender_pod)
             && p == sp
@@ -35,31 +50,46 @@ impl Engine {
         {
             return Err(end);
         }
-        let next = self.route(n, w)?;
-        self.postrouting(n, next.0, masquerade, w);
+        let next = match self.route(n, w) {
+            Ok(next) => next,
+            Err(end) => {
+                // Delivered to (or refused by) the node itself: INPUT confirms it too.
+                self.confirm(n, arrived, translation, w);
+                return Err(end);
+            }
+        };
+        self.postrouting(n, next.0, translation, w);
+        self.confirm(n, arrived, translation, w);
         w.note(Place::Node(n), Step::Route { to: next.0 });
         Ok(next)
     }
 
-    /// conntrack, then kube-proxy: whether kube-proxy marked the packet for masquerade,
-    /// or how kube-proxy ended the packet.
-    fn prerouting(&mut self, n: NodeId, arrival: Arrival, w: &mut Walk) -> Result<bool, End> {
-        // conntrack: a packet of a known connection reuses its translation.
+    /// conntrack, then kube-proxy: the translation the packet gets here, or how
+    /// kube-proxy ended the packet.
+    fn prerouting(
+        &mut self,
+        n: NodeId,
+        arrival: Arrival,
+        w: &mut Walk,
+    ) -> Result<Translation, End> {
+        // conntrack: a packet of a known connection gets its translation again.
         let before = w.tuple;
         if let Some(entry) = self.conntrack.lookup(n, &w.tuple, w.t_ns) {
-            w.tuple = entry.translated;
             w.masqueraded |= entry.masquerade;
-            let entry = ConntrackEntry {
-                original: before,
-                translated: entry.translated,
-            };
-            w.rewrite(
-                Place::Node(n),
-                Step::ConntrackHit { entry },
-                NatKind::Dnat,
-                before,
-            );
-            return Ok(false);
+            if entry.translated.dst != before.dst {
+                w.tuple.dst = entry.translated.dst;
+                let record = ConntrackEntry {
+                    original: before,
+                    translated: entry.translated,
+                };
+                w.rewrite(
+                    Place::Node(n),
+                    Step::ConntrackHit { entry: record },
+                    NatKind::Dnat,
+                    before,
+                );
+            }
+            return Ok(Translation::Tracked(entry));
         }
         let input = ProxyInput {
             node: n,
@@ -72,7 +102,28 @@ impl Engine {
             now_ns: w.t_ns,
         };
         let decision = self.proxy.process(&self.cluster, &input, &mut self.rng);
-        self.kube_proxy(n, decision, w)
+        let masquerade = self.kube_proxy(n, decision, w)?;
+        Ok(Translation::Rules { masquerade })
+    }
+
+    /// conntrack confirms the connection as the packet leaves the node: its whole
+    /// translation here (`arrived` -> the packet now), for the packets after it and for
+    /// the reply. Untranslated connections need no entry here: nothing to redo or undo.
+    fn confirm(&mut self, n: NodeId, arrived: FiveTuple, translation: Translation, w: &mut Walk) {
+        if w.tuple == arrived {
+            return;
+        }
+        w.nat_nodes.push((
+            n,
+            ConntrackEntry {
+                original: arrived,
+                translated: w.tuple,
+            },
+        ));
+        if let Translation::Rules { masquerade } = translation {
+            self.conntrack
+                .insert(n, arrived, w.tuple, masquerade, w.t_ns);
+        }
     }
 
     /// Record kube-proxy's verdict as a hop.
@@ -108,15 +159,7 @@ impl Engine {
                     masquerade,
                 };
                 w.rewrite(place, step, NatKind::Dnat, before);
-                self.conntrack
-                    .insert(n, before, w.tuple, masquerade, w.t_ns, before.protocol);
-                w.nat_nodes.push((
-                    n,
-                    ConntrackEntry {
-                        original: before,
-                        translated: w.tuple,
-                    },
-                ));
+                w.opened.push((n, to));
                 Ok(masquerade)
             }
             ProxyAction::Reject(reason) => {
@@ -174,6 +217,15 @@ impl Engine {
         if dst.is_loopback() {
             return Err(self.host_socket(n, w));
         }
+        // A host the given endpoints name: a real host wherever its address lies, reached
+        // through the node it is on (its nodeName, else the podCIDR holding it).
+        if let Some(GivenHost::OnNode(owner)) = self.cluster.given_host(dst) {
+            return Ok(if owner == n {
+                (Place::External, Arrival::Wire)
+            } else {
+                (Place::Node(owner), Arrival::Wire)
+            });
+        }
         if let Some(owner) = self.cluster.node_for_pod_ip(dst) {
             if owner == n {
                 w.note(Place::Node(n), Step::NoPodAt);
@@ -188,26 +240,36 @@ impl Engine {
         Ok((Place::Internet, Arrival::Wire))
     }
 
-    /// POSTROUTING: kube-proxy's masquerade (to the address of the interface the packet
-    /// leaves by), then the CNI's for pod traffic leaving the cluster network.
-    fn postrouting(&mut self, n: NodeId, next: Place, masquerade: bool, w: &mut Walk) {
+    /// POSTROUTING: for a new connection, kube-proxy's masquerade (to the address of the
+    /// interface the packet leaves by), then the CNI's for pod traffic leaving the
+    /// cluster network; for a tracked one, the entry's source NAT (the nat table sees
+    /// only a connection's first packet).
+    fn postrouting(&mut self, n: NodeId, next: Place, translation: Translation, w: &mut Walk) {
+        let masquerade = match translation {
+            Translation::Rules { masquerade } => masquerade,
+            Translation::Tracked(entry) => {
+                if entry.translated.src != w.tuple.src {
+                    let before = w.tuple;
+                    w.tuple.src = entry.translated.src;
+                    let step = Step::Masquerade {
+                        by: Masquerader::Conntrack,
+                    };
+                    w.rewrite(Place::Node(n), step, NatKind::Masquerade, before);
+                }
+                return;
+            }
+        };
         if masquerade {
             let before = w.tuple;
-            let out_ip = match next {
+            let node = &self.cluster.nodes[n];
+            let bridge = node.pod_cidr.nth(1).unwrap_or(node.ip);
+            w.tuple.src.ip = match next {
                 // To a local pod: out of the bridge, whose address is the podCIDR's first.
-                Place::Pod(_) => self.cluster.nodes[n]
-                    .pod_cidr
-                    .nth(1)
-                    .unwrap_or(self.cluster.nodes[n].ip),
-                _ => self.cluster.nodes[n].ip,
+                // So is a given endpoint's host in the node's pod network.
+                Place::Pod(_) => bridge,
+                Place::External if node.pod_cidr.contains(w.tuple.dst.ip) => bridge,
+                _ => node.ip,
             };
-            w.tuple.src.ip = out_ip;
-            // conntrack keeps the whole translation (DNAT and SNAT) of this node.
-            if let Some(entry) = w.nat_nodes.last_mut()
-                && entry.0 == n
-            {
-                entry.1.translated = w.tuple;
-            }
             let mode: ProxyMode = self.cluster.config.proxy.mode;
             w.rewrite(
                 Place::Node(n),
@@ -227,13 +289,6 @@ impl Engine {
         {
             let before = w.tuple;
             w.tuple.src.ip = self.cluster.nodes[n].ip;
-            w.nat_nodes.push((
-                n,
-                ConntrackEntry {
-                    original: before,
-                    translated: w.tuple,
-                },
-            ));
             w.rewrite(
                 Place::Node(n),
                 Step::Masquerade {

@@ -351,8 +351,9 @@ fn backend_json(c: &Cluster, b: &Backend) -> Value {
             let n = c.nodes.get(*node);
             json!({"pod": null, "ip": n.map(|n| n.ip.to_string()), "port": port, "node": n.map(|n| n.name.clone()), "process": "kube-proxy"})
         }
-        Backend::External { ip, port } => {
-            json!({"pod": null, "ip": ip.to_string(), "port": port, "node": null, "process": null})
+        Backend::External { ip, port, node } => {
+            let n = node.and_then(|n| c.nodes.get(n)).map(|n| n.name.clone());
+            json!({"pod": null, "ip": ip.to_string(), "port": port, "node": n, "process": null})
         }
         Backend::Client { client, port } => {
             let k = c.clients.get(*client);

@@ -3,14 +3,12 @@
 
 use std::net::Ipv4Addr;
 
-use rand::Rng;
-
 use crate::cluster::dns::{Asker, DnsResult, QueryType, Rcode};
 use crate::net::{FiveTuple, Protocol, SockAddr};
 use crate::trace::{Flow, Hop, Outcome, Place, Reason, Step};
 
 use super::traffic::{self, Sender, Target, TrafficPlan};
-use super::{EPHEMERAL_PORTS, End, Engine};
+use super::{End, Engine};
 
 const UNSPECIFIED: SockAddr = SockAddr {
     ip: Ipv4Addr::UNSPECIFIED,
@@ -56,17 +54,15 @@ impl Engine {
             }
         };
         let (src_ip, first_place) = self.sender_address(sender);
-        let src_port = plan
-            .source_port
-            .unwrap_or_else(|| self.rng.random_range(EPHEMERAL_PORTS));
         match &plan.to {
             Target::Resolve { name, srv } => {
                 let qtype = if *srv { QueryType::Srv } else { QueryType::A };
-                flow.tuple.src = SockAddr {
-                    ip: src_ip,
-                    port: src_port,
+                let port = match plan.source_port {
+                    Some(port) => port,
+                    None => self.query_port(sender, start),
                 };
-                match self.name_lookup(sender, name, qtype, start, &mut flow.hops) {
+                flow.tuple.src = SockAddr { ip: src_ip, port };
+                match self.name_lookup(sender, name, qtype, port, start, &mut flow.hops) {
                     Ok((result, _)) => {
                         flow.outcome = if result.rcode == Rcode::NoError {
                             Outcome::Delivered
@@ -87,7 +83,9 @@ impl Engine {
                 let dst_ip = match host.parse::<Ipv4Addr>() {
                     Ok(ip) => Some(ip),
                     Err(_) => {
-                        match self.name_lookup(sender, host, QueryType::A, start, &mut flow.hops) {
+                        let port = self.query_port(sender, start);
+                        let hops = &mut flow.hops;
+                        match self.name_lookup(sender, host, QueryType::A, port, start, hops) {
                             Ok((result, answered_ns)) => {
                                 t_connect = answered_ns;
                                 flow.lookup_hops = flow.hops.len();
@@ -112,16 +110,25 @@ impl Engine {
                     flow.ended_ns = flow.hops.last().map_or(start, |h| h.at_ns);
                     return flow;
                 };
+                let dst = SockAddr {
+                    ip: dst_ip,
+                    port: *port,
+                };
+                let src_port = match plan.source_port {
+                    Some(port) => port,
+                    None => {
+                        let kernel = self.kernel(sender);
+                        self.ports
+                            .pick(kernel, plan.protocol, src_ip, dst, t_connect)
+                    }
+                };
                 flow.tuple = FiveTuple {
                     protocol: plan.protocol,
                     src: SockAddr {
                         ip: src_ip,
                         port: src_port,
                     },
-                    dst: SockAddr {
-                        ip: dst_ip,
-                        port: *port,
-                    },
+                    dst,
                 };
                 let end = self.walk(
                     sender,
@@ -135,6 +142,12 @@ impl Engine {
                 flow.reason = end.reason;
                 flow.backend = end.backend;
                 flow.source_seen = end.source_seen;
+                // An answered connection is closed by the client, which then holds its
+                // 4-tuple in TIME_WAIT: no new connection gets that port meanwhile.
+                if end.outcome == Outcome::Delivered {
+                    let closed = flow.hops.last().map_or(t_connect, |h| h.at_ns);
+                    self.ports.hold(flow.tuple, closed);
+                }
             }
         }
         flow.ended_ns = flow.hops.last().map_or(start, |h| h.at_ns);
@@ -152,6 +165,7 @@ impl Engine {
         sender: Sender,
         name: &str,
         qtype: QueryType,
+        query_port: u16,
         t0: u64,
         hops: &mut Vec<Hop>,
     ) -> Result<(DnsResult, u64), End> {
@@ -182,7 +196,7 @@ impl Engine {
             protocol: Protocol::Udp,
             src: SockAddr {
                 ip: self.cluster.pods[p].ip,
-                port: self.rng.random_range(EPHEMERAL_PORTS),
+                port: query_port,
             },
             dst: SockAddr {
                 ip: ns_ip,
@@ -247,6 +261,28 @@ impl Engine {
             }
         }
         result
+    }
+
+    /// The source port of a DNS query: the resolver's UDP socket's, drawn as Linux draws
+    /// UDP ports ([`super::ports`]).
+    fn query_port(&mut self, sender: Sender, t_ns: u64) -> u16 {
+        let (ip, _) = self.sender_address(sender);
+        let kernel = self.kernel(sender);
+        let any = SockAddr {
+            ip: Ipv4Addr::UNSPECIFIED,
+            port: 53,
+        };
+        self.ports.pick(kernel, Protocol::Udp, ip, any, t_ns)
+    }
+
+    /// The kernel a sender's sockets live in (its ephemeral ports' state): a client's
+    /// own, or the node's, which its pods share.
+    fn kernel(&self, sender: Sender) -> u32 {
+        match sender {
+            Sender::Client(c) => 0x8000_0000 | c as u32,
+            Sender::Node(n) | Sender::Raw { node: n, .. } => n as u32,
+            Sender::Pod(p) => self.cluster.pods[p].node as u32,
+        }
     }
 
     /// The sender's source address and the place its packet starts from.

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use rand::Rng;
 
 use crate::cluster::NodeId;
+use crate::cluster::endpoints::GivenHost;
 use crate::net::FiveTuple;
 use crate::trace::{
     Backend, Hop, NoRouteHint, Outcome, Place, RawArrival, Reason, SenderRef, Socket, Step,
@@ -61,6 +62,7 @@ impl Engine {
                 _ => None,
             },
             nat_nodes: Vec::new(),
+            opened: Vec::new(),
             sender: sender_ref,
         };
         w.note(first, Step::Send { sender: sender_ref });
@@ -87,15 +89,7 @@ impl Engine {
                 Place::LoadBalancer => self.load_balancer(&mut w),
                 Place::Node(n) => self.node(n, arrival, &mut w),
                 Place::Pod(p) => Err(self.at_pod(p, &mut w)),
-                Place::External => Err(End {
-                    outcome: Outcome::Delivered,
-                    reason: None,
-                    backend: Some(Backend::External {
-                        ip: w.tuple.dst.ip,
-                        port: w.tuple.dst.port,
-                    }),
-                    source_seen: Some(w.tuple.src.ip),
-                }),
+                Place::External => Err(self.deliver_to_given_host(&mut w)),
             };
             match next {
                 Ok((to, how)) => {
@@ -119,10 +113,18 @@ impl Engine {
         if matches!(end.outcome, Outcome::Delivered | Outcome::Refused) {
             self.reply(&mut w, &end);
         }
-        for (node, entry) in &w.nat_nodes {
-            if let Some(ep) = self.conntrack.endpoint_of(*node, &entry.original) {
-                self.proxy.connection_closed(*node, ep);
+        // The request is over: a TCP connection that was answered ends (FIN after the
+        // exchange, or the RST of a refusal), and its entries go to TIME_WAIT or CLOSE, so
+        // a SYN reusing the tuple opens a new connection. One that got no answer stays in
+        // SYN_SENT.
+        if matches!(end.outcome, Outcome::Delivered | Outcome::Refused) {
+            let reset = end.outcome == Outcome::Refused;
+            for (node, entry) in &w.nat_nodes {
+                self.conntrack.end(*node, &entry.original, reset, w.t_ns);
             }
+        }
+        for (node, ep) in &w.opened {
+            self.proxy.connection_closed(*node, *ep);
         }
         *masqueraded = w.masqueraded;
         hops.extend(w.hops);
@@ -214,13 +216,30 @@ impl Engine {
         }
     }
 
+    /// A host the given endpoints name accepts (SCENARIO.md section 3); `node`: the node
+    /// whose network it is on, when the packet reached it from one.
+    fn deliver_to_given_host(&mut self, w: &mut Walk) -> End {
+        w.note(Place::External, Step::Accept(Socket::Given));
+        let node = match w.path.iter().rev().nth(1) {
+            Some(Place::Node(n)) => Some(*n),
+            _ => None,
+        };
+        End {
+            outcome: Outcome::Delivered,
+            reason: None,
+            backend: Some(Backend::External {
+                ip: w.tuple.dst.ip,
+                port: w.tuple.dst.port,
+                node,
+            }),
+            source_seen: Some(w.tuple.src.ip),
+        }
+    }
+
+    /// A host the given endpoints name off the cluster: the outside network reaches it
+    /// (one in a node's pod network is reached through that node, not from outside).
     fn is_given_external(&self, ip: Ipv4Addr) -> bool {
-        self.cluster
-            .given_endpoints
-            .iter()
-            .any(|g| g.addresses.iter().any(|a| a.0 == ip))
-            && self.cluster.pod_by_ip(ip).is_none()
-            && self.cluster.node_by_ip(ip).is_none()
+        self.cluster.given_host(ip) == Some(GivenHost::Outside)
     }
 
     /// A cloud load balancer: it forwards the packet, unchanged, to a healthy node.

@@ -72,6 +72,20 @@ pub fn rules(v: &View, hop: &Hop) -> Vec<RuleStep> {
                 entry.translated.dst
             ),
         )],
+        Step::Masquerade {
+            by: Masquerader::Conntrack,
+        } => {
+            let before = hop.nat.map_or(t, |n| n.before);
+            vec![step(
+                "conntrack",
+                "",
+                format!(
+                    "existing connection {}: source -> {}",
+                    describe(&before),
+                    t.src
+                ),
+            )]
+        }
         Step::Masquerade { by } => vec![masquerade_rule(*by)],
         Step::Policy(p) => {
             let dir = p.direction.field();
@@ -142,6 +156,7 @@ fn masquerade_rule(by: Masquerader) -> RuleStep {
             "POSTROUTING",
             format!("-s {cidr} ! -d {cidr} -j MASQUERADE"),
         ),
+        Masquerader::Conntrack => step("conntrack", "", "existing connection".into()),
     }
 }
 

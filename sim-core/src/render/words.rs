@@ -91,6 +91,13 @@ pub fn words(v: &View, flow: &Flow, hop: &Hop) -> Words {
             place_name(c, *from),
             place_name(c, hop.place)
         )),
+        Step::Route {
+            to: Place::External,
+        } => Words::plain(format!(
+            "{} routes it to {}, the host the given endpoints name",
+            node_name(),
+            t.dst.ip
+        )),
         Step::Route { to } => Words::plain(format!(
             "{} routes it to {}",
             node_name(),
@@ -213,6 +220,12 @@ pub fn words(v: &View, flow: &Flow, hop: &Hop) -> Words {
                     node,
                     format!(
                         "the packet leaves the cluster network, so the CNI masquerades it: the source becomes {to}"
+                    ),
+                ),
+                Masquerader::Conntrack => Words::at(
+                    node.clone(),
+                    format!(
+                        "conntrack gives it the connection's source NAT again: the source becomes {to}, so the reply comes back through {node}"
                     ),
                 ),
             }
