@@ -72,7 +72,8 @@ fn valid_fixtures_check_clean() {
     let mut failures = Vec::new();
     for f in &files {
         let (code, errors, json) = errors_of(f);
-        // The API server's own warnings a fixture must state: `# warning: LINE TEXT`.
+        // The API server's own warnings (and its `namespaces "X" not found`, which simctl
+        // reports as a warning) a fixture must state: `# warning: LINE TEXT`.
         let text = std::fs::read_to_string(f).expect("read fixture");
         let want_api: Vec<Expected> = text
             .lines()
@@ -88,7 +89,7 @@ fn valid_fixtures_check_clean() {
         let all = json["diagnostics"].as_array().cloned().unwrap_or_default();
         let api: Vec<Expected> = all
             .iter()
-            .filter(|d| d["code"] == "APIServerWarning")
+            .filter(|d| d["code"] == "APIServerWarning" || d["code"] == "NamespaceNotFound")
             .map(|d| Expected {
                 line: d["line"].as_u64().unwrap_or(0) as u32,
                 message: d["message"].as_str().unwrap_or("").to_string(),
@@ -96,7 +97,11 @@ fn valid_fixtures_check_clean() {
             .collect();
         let warnings: Vec<&Value> = all
             .iter()
-            .filter(|d| d["severity"] == "warning" && d["code"] != "APIServerWarning")
+            .filter(|d| {
+                d["severity"] == "warning"
+                    && d["code"] != "APIServerWarning"
+                    && d["code"] != "NamespaceNotFound"
+            })
             .collect();
         let objects = json["objects"].as_array().map_or(0, Vec::len);
         if code != 0
@@ -327,4 +332,86 @@ fn check_and_run_agree_on_validity_for_every_file() {
         invalid >= 60,
         "only {invalid} invalid inputs: the fixtures are missing"
     );
+}
+
+/// `kubectl apply -n shop`: objects without a namespace go to shop; one in another
+/// namespace is refused with kubectl's message (cli-runtime `RequireNamespace`);
+/// cluster-scoped kinds ignore the flag.
+#[test]
+fn namespace_flag_places_objects_as_kubectl_apply_does() {
+    let yaml = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n";
+    for flag in ["-n", "--namespace"] {
+        let out = simctl(&["check", flag, "shop", "-o", "json", "-"], yaml.as_bytes());
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        let j: Value = serde_json::from_str(&out.stdout).expect("json");
+        let objects = j["objects"].as_array().expect("objects");
+        let svc = objects
+            .iter()
+            .find(|o| o["kind"] == "Service")
+            .expect("svc");
+        assert_eq!(svc["namespace"], "shop", "{svc}");
+        let ns = objects
+            .iter()
+            .find(|o| o["kind"] == "Namespace")
+            .expect("ns");
+        assert!(ns["namespace"].is_null(), "{ns}");
+    }
+    let other = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: prod}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n";
+    let out = simctl(
+        &["check", "-n", "shop", "-o", "json", "-"],
+        other.as_bytes(),
+    );
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    let j: Value = serde_json::from_str(&out.stdout).expect("json");
+    let d = &j["diagnostics"][0];
+    assert_eq!(
+        d["message"],
+        "the namespace from the provided object \"prod\" does not match the namespace \"shop\". You must pass '--namespace=prod' to perform this operation."
+    );
+    assert_eq!(
+        (d["line"].as_u64(), d["field"].as_str()),
+        (Some(3), Some("metadata.namespace"))
+    );
+    // Without -n the same object is fine (and `prod` is created, with a warning).
+    let out = simctl(&["check", "-o", "json", "-"], other.as_bytes());
+    assert_eq!(out.code, 0, "{}", out.stdout);
+}
+
+/// The NamespaceLifecycle admission plugin's `namespaces "X" not found`, once per
+/// namespace, as a warning: simctl creates the namespace and the rest runs. A Namespace
+/// object, the built-in namespaces and pasted live objects (they carry a uid) need none.
+#[test]
+fn a_namespace_the_input_never_creates_is_warned_about_once() {
+    let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: shop, labels: {app: a}}\nspec: {containers: [{name: c, image: nginx}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: shop}\nspec: {selector: {app: a}, ports: [{port: 80}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: b, namespace: kube-system}\nspec: {ports: [{port: 80}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: c, namespace: live, uid: 6f1e0e5c-1111-4c1e-9f5a-0a0a0a0a0a0a}\nspec: {ports: [{port: 80}]}\n";
+    let out = simctl(&["run", "-o", "json", "-"], yaml.as_bytes());
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let j: Value = serde_json::from_str(&out.stdout).expect("json");
+    let warned: Vec<(u64, String)> = j["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["code"] == "NamespaceNotFound")
+        .map(|d| {
+            assert_eq!(d["severity"], "warning");
+            (
+                d["line"].as_u64().unwrap_or(0),
+                d["message"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(warned, [(3, "namespaces \"shop\" not found".to_string())]);
+    // The namespace exists in the simulation: its Service got its pod as endpoint.
+    let svc = j["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .find(|s| s["namespace"] == "shop")
+        .expect("shop/a");
+    assert_eq!(
+        svc["ports"][0]["endpoints"].as_array().map(Vec::len),
+        Some(1)
+    );
+    let with_ns = format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop}}\n---\n{yaml}");
+    let out = simctl(&["check", "-o", "json", "-"], with_ns.as_bytes());
+    assert!(!out.stdout.contains("NamespaceNotFound"), "{}", out.stdout);
 }

@@ -342,7 +342,10 @@ fn color(common: &Common, env: &Env) -> bool {
 
 /// Read the inputs and load them as one stream.
 fn load(inputs: &Inputs, stdin: &mut dyn Read) -> io::Result<(Sources, Loaded)> {
-    let opts = LoadOptions::default();
+    let opts = LoadOptions {
+        namespace: inputs.namespace.clone(),
+        ..LoadOptions::default()
+    };
     let read = input::read(
         &inputs.paths(),
         inputs.recursive,

@@ -58,6 +58,10 @@ pub mod codes {
     pub const API_WARNING: &str = "APIServerWarning";
     /// A file that could not be read (I/O, not UTF-8): raised by the shells.
     pub const UNREADABLE: &str = "Unreadable";
+    /// An object whose namespace differs from `-n/--namespace` (kubectl refuses it).
+    pub const NAMESPACE_MISMATCH: &str = "NamespaceMismatch";
+    /// An object in a namespace the input never creates (`namespaces "X" not found`).
+    pub const NAMESPACE_NOT_FOUND: &str = "NamespaceNotFound";
 }
 
 /// One problem, note or advice about the input.

@@ -77,6 +77,11 @@ pub const CODES: &[(&str, Severity, &str)] = &[
         "a container behind a Service without a readinessProbe gets traffic before it is ready",
     ),
     (
+        "ContainerPortMyth",
+        Severity::Warning,
+        "a Service sends to a containerPort the image does not listen on: containerPort opens nothing",
+    ),
+    (
         "ExternalIPsInUse",
         Severity::Warning,
         "spec.externalIPs lets a Service capture traffic to any address (CVE-2020-8554)",
@@ -276,6 +281,20 @@ impl Linter<'_> {
                         "Service {name} has externalTrafficPolicy: Cluster, so its pods see a node's address instead of the client's, but {why}"
                     ),
                     "set externalTrafficPolicy: Local: the node then keeps the client's address and sends only to its own pods (a node without one drops the traffic; a load balancer's health checks steer around it)".into(), &[]);
+            }
+
+            // ContainerPortMyth
+            for (pi, sp) in svc.ports.iter().enumerate() {
+                if let Some((message, help)) = container_port_myth(c, name, sp, &pods) {
+                    self.report_with(
+                        index,
+                        "ContainerPortMyth",
+                        &format!("spec.ports[{pi}].targetPort"),
+                        message,
+                        help,
+                        &[],
+                    );
+                }
             }
 
             // UnnamedPort
@@ -531,6 +550,83 @@ impl Linter<'_> {
     }
 }
 
+/// The containerPort myth on one Service port: its targetPort is a port a container of
+/// the selected pods declares, that the container's image (simctl's table) does not
+/// listen on, and that no other container of the pod serves. The words and the fix,
+/// for the first such pod.
+fn container_port_myth(
+    c: &Cluster,
+    service: &str,
+    sp: &cluster::SimServicePort,
+    pods: &[PodId],
+) -> Option<(String, String)> {
+    for &pid in pods {
+        let pod = c.pods.get(pid)?;
+        fn declared<'k>(
+            k: &'k cluster::SimContainer,
+            sp: &cluster::SimServicePort,
+        ) -> Option<&'k cluster::DeclaredPort> {
+            k.ports.iter().find(|d| {
+                d.protocol == sp.protocol
+                    && match &sp.target {
+                        TargetPort::Number(n) => d.port == *n,
+                        TargetPort::Name(n) => d.name.as_deref() == Some(n.as_str()),
+                    }
+            })
+        }
+        let Some((k, d)) = pod
+            .containers
+            .iter()
+            .find_map(|k| declared(k, sp).map(|d| (k, d)))
+        else {
+            continue;
+        };
+        let cluster::ListenSource::Image { image, .. } = &k.listen.source else {
+            continue;
+        };
+        let served = pod.containers.iter().any(|q| {
+            q.crash.is_none()
+                && q.listen
+                    .sockets
+                    .iter()
+                    .any(|s| s.port == d.port && s.protocol == d.protocol)
+        });
+        if served {
+            continue;
+        }
+        let listens: Vec<String> = k
+            .listen
+            .sockets
+            .iter()
+            .filter(|s| s.protocol == sp.protocol && s.bind != cluster::Bind::Loopback)
+            .map(|s| s.port.to_string())
+            .collect();
+        let message = format!(
+            "Service {service} sends to port {} of pod {}, which container {} declares as containerPort, but {image} listens on {}: a containerPort is documentation and opens nothing, so connections are refused",
+            d.port,
+            pod.name,
+            k.name,
+            if listens.is_empty() {
+                "nothing".to_string()
+            } else {
+                listens.join(", ")
+            }
+        );
+        let help = match listens.first() {
+            Some(p) => format!(
+                "set targetPort to {p} (and containerPort to match), or configure the image to listen on {} (its config file, flags or variables)",
+                d.port
+            ),
+            None => format!(
+                "make the container serve {} (its config file, flags or variables)",
+                d.port
+            ),
+        };
+        return Some((message, help));
+    }
+    None
+}
+
 /// Whether some live NetworkPolicy selects the pod for ingress.
 fn isolated(c: &Cluster, pod: PodId) -> bool {
     let probe = Peer {
@@ -601,6 +697,48 @@ spec:
             l.diagnostics.into_iter().map(|d| d.code).collect(),
             l.silenced,
         )
+    }
+
+    /// Stock nginx declaring 8080 behind targetPort 8080: the containerPort myth. The same
+    /// pod with its configuration mounted, or a targetPort of 80, is fine.
+    #[test]
+    fn the_container_port_myth() {
+        let app = |extra: &str, target: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: web, labels: {{app: web}}}}\nspec:\n  containers:\n    - {{name: web, image: nginx:1.27, ports: [{{name: http, containerPort: 8080}}]{extra}}}\n  volumes: [{{name: conf, configMap: {{name: conf}}}}]\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec: {{selector: {{app: web}}, ports: [{{name: http, port: 80, targetPort: {target}}}]}}\n"
+            )
+        };
+        let myth = |yaml: &str| codes(yaml, &[]).0.iter().any(|c| c == "ContainerPortMyth");
+        assert!(myth(&app("", "8080")));
+        assert!(
+            myth(&app("", "http")),
+            "a named targetPort is the same port"
+        );
+        assert!(!myth(&app(
+            ", volumeMounts: [{name: conf, mountPath: /etc/nginx/conf.d}]",
+            "8080"
+        )));
+        assert!(!myth(&app("", "80")));
+        assert_eq!(severity("ContainerPortMyth"), Severity::Warning);
+        let (_, loaded) = load_str("l.yaml", &app("", "8080"), &LoadOptions::default());
+        let l = lint(&loaded, &LintOptions::default());
+        let d = l
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "ContainerPortMyth")
+            .expect("myth");
+        assert_eq!(d.field.as_deref(), Some("spec.ports[0].targetPort"));
+        assert!(
+            d.message.contains("nginx:1.27 listens on 80"),
+            "{}",
+            d.message
+        );
+        assert!(
+            d.help
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("set targetPort to 80")
+        );
     }
 
     #[test]

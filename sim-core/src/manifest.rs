@@ -35,6 +35,9 @@ pub struct LoadOptions {
     /// validates an object that exists as an update, not as a create
     /// ([`crate::validation::update`]).
     pub defer_validation: bool,
+    /// `-n/--namespace`: objects of namespaced kinds that name no namespace go there, and
+    /// one that names another is refused, as `kubectl apply -n` does.
+    pub namespace: Option<String>,
 }
 
 /// A simulated object with where it came from.
@@ -70,6 +73,9 @@ pub struct Loaded {
     pub objects: Vec<LoadedObject>,
     pub scenario: Option<LoadedScenario>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The `-n/--namespace` the input was loaded with ([`LoadOptions::namespace`]), so
+    /// what re-loads an edited copy (the fix search) loads it the same way.
+    pub namespace: Option<String>,
 }
 
 impl Loaded {
@@ -471,6 +477,10 @@ pub fn load(sources: &Sources, opts: &LoadOptions) -> Loaded {
         loader.document(doc, 0);
     }
     loader.check_duplicates();
+    if !opts.defer_validation {
+        loader.check_namespaces();
+    }
+    loader.out.namespace = opts.namespace.clone();
     let over = crate::limits::check_cluster(&loader.out);
     loader.out.diagnostics.extend(over);
     loader.out
@@ -840,6 +850,9 @@ impl Loader<'_> {
                 return;
             }
         };
+        if !self.namespace_from_flag(&mut object, &doc) {
+            return;
+        }
         crate::defaults::apply(&mut object);
         let errors = if self.opts.defer_validation {
             Vec::new()
@@ -862,6 +875,86 @@ impl Loader<'_> {
                 api_version,
                 node: doc,
             });
+        }
+    }
+
+    /// `kubectl apply -n NS`: a namespaced object without a namespace gets NS; one with
+    /// another namespace is refused before it is sent (kubectl's
+    /// `cli-runtime/pkg/resource/visitor.go`, `RequireNamespace`). Cluster-scoped kinds
+    /// ignore the flag. False when the object is refused.
+    fn namespace_from_flag(&mut self, object: &mut Object, doc: &Node) -> bool {
+        let Some(flag) = self.opts.namespace.as_deref().filter(|n| !n.is_empty()) else {
+            return true;
+        };
+        if !object.namespaced() {
+            return true;
+        }
+        let meta = object.meta_mut();
+        match meta.namespace.as_deref().filter(|n| !n.is_empty()) {
+            None => {
+                meta.namespace = Some(flag.to_string());
+                true
+            }
+            Some(ns) if ns == flag => true,
+            Some(ns) => {
+                let ns = ns.to_string();
+                self.out.diagnostics.push(
+                    Diagnostic::error(
+                        codes::NAMESPACE_MISMATCH,
+                        namespace_mismatch_message(&ns, flag),
+                    )
+                    .at(doc.locate("metadata.namespace").0)
+                    .field("metadata.namespace")
+                    .help(format!(
+                        "drop `-n {flag}`, or remove `namespace: {ns}` from the object so that -n decides"
+                    )),
+                );
+                false
+            }
+        }
+    }
+
+    /// An object in a namespace the input never creates: the API server answers
+    /// `namespaces "X" not found` (the NamespaceLifecycle admission plugin,
+    /// `plugin/pkg/admission/namespace/lifecycle`). simctl warns once per namespace, at
+    /// its first object, and creates it so that the rest still runs.
+    fn check_namespaces(&mut self) {
+        let mut known: BTreeSet<String> =
+            BUILTIN_NAMESPACES.iter().map(|n| n.to_string()).collect();
+        for o in &self.out.objects {
+            // An object read from a cluster (`kubectl get -o yaml`: uid, resourceVersion,
+            // creationTimestamp) shows that its namespace exists there.
+            let meta = o.object.meta();
+            let live = meta.uid.is_some()
+                || meta.resource_version.is_some()
+                || meta.creation_timestamp.is_some();
+            if let Object::Namespace(_) = o.object {
+                known.insert(o.object.name().to_string());
+            } else if live && let Some(ns) = o.object.namespace() {
+                known.insert(ns.to_string());
+            }
+        }
+        let mut warned = BTreeSet::new();
+        for o in &self.out.objects {
+            let Some(ns) = o.object.namespace().filter(|_| o.object.namespaced()) else {
+                continue;
+            };
+            if known.contains(ns) || !warned.insert(ns.to_string()) {
+                continue;
+            }
+            let (span, written) = o.node.locate("metadata.namespace");
+            let mut d = Diagnostic::warning(
+                codes::NAMESPACE_NOT_FOUND,
+                format!("namespaces {} not found", crate::validation::field::go_quote(ns)),
+            )
+            .at(if written { span } else { o.node.span })
+            .help(format!(
+                "the API server refuses objects in a namespace that does not exist; add a Namespace {ns} (`kubectl create namespace {ns}`) before them. simctl creates it so that the rest still runs"
+            ));
+            if written {
+                d = d.field("metadata.namespace");
+            }
+            self.out.diagnostics.push(d);
         }
     }
 
@@ -913,6 +1006,19 @@ impl Loader<'_> {
             });
         }
     }
+}
+
+/// The namespaces every cluster has (kube-apiserver's system namespaces and `default`).
+pub const BUILTIN_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// kubectl's refusal of an object whose namespace differs from `-n`.
+pub fn namespace_mismatch_message(object_ns: &str, flag: &str) -> String {
+    format!(
+        "the namespace from the provided object {} does not match the namespace {}. You must pass '--namespace={object_ns}' to perform this operation.",
+        crate::validation::field::go_quote(object_ns),
+        crate::validation::field::go_quote(flag)
+    )
 }
 
 /// An API server warning (`Warning: ...` in kubectl) as a diagnostic at its field.

@@ -587,7 +587,13 @@ impl Hop {
                 let p = cluster.pods.get(*pod)?;
                 Some(Cause {
                     origin: p.origin,
-                    field: format!("{}.containers[{container}]", p.spec_path),
+                    field: format!(
+                        "{}.{}",
+                        p.spec_path,
+                        p.containers
+                            .get(*container)
+                            .map_or("containers", |k| k.field.as_str())
+                    ),
                 })
             }
             Step::Refuse(NoSocket::Pod { pod, .. }) => {

@@ -505,6 +505,23 @@ fn pod_place(c: &Cluster, p: PodId, pod: &SimPod) -> PlaceDoc {
         Readiness::ProbeFails { container, port } => {
             format!("not ready: the readinessProbe of {container} aims at port {port}, where nothing listens")
         }
+        Readiness::ProbePortUnknown {
+            container,
+            probe,
+            name,
+        } => format!(
+            "never ready: the {probe} of {container} names port \"{name}\", which the container does not declare"
+        ),
+        Readiness::StartupProbeFails { container, port } => format!(
+            "never ready: the startupProbe of {container} aims at port {port}, where nothing listens"
+        ),
+        Readiness::CrashLoop {
+            container,
+            port,
+            holder,
+        } => format!(
+            "not ready: {container} crash-loops ({holder} already listens on port {port})"
+        ),
         Readiness::SetByEvent { .. } => "not ready (set by an event)".into(),
         Readiness::NodeDown => "not ready: its node is down".into(),
     });

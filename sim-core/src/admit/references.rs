@@ -97,6 +97,7 @@ impl Names {
         let opts = LoadOptions {
             node_port_range: Some(cluster.config.node_port_range),
             defer_validation: true,
+            namespace: cluster.config.namespace.clone(),
             ..Default::default()
         };
         for text in spec.events.iter().filter_map(|e| e.apply.as_deref()) {

@@ -82,6 +82,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Cluster {
         workloads: Vec::new(),
         diagnostics: Vec::new(),
     };
+    cluster.config.namespace = loaded.namespace.clone();
     build_nodes(&mut cluster, spec, loaded);
     cluster.clients = clients(spec);
     // The taken set first, then every allocation: no pod (CoreDNS's included) is given
@@ -263,6 +264,7 @@ pub fn config(spec: Option<&ScenarioSpec>, opts: &BuildOptions) -> Config {
             .and_then(|c| c.network.loss)
             .filter(|l| (0.0..=1.0).contains(l))
             .unwrap_or(0.0),
+        namespace: None,
     }
 }
 
@@ -634,8 +636,14 @@ fn add_coredns_pods(cluster: &mut Cluster) {
                 image: COREDNS_IMAGE.into(),
                 detail: "kubeadm's Corefile: dns on 53/udp and 53/tcp, prometheus on 9153, health on 8080, ready on 8181".into(),
             },
+            assumed: Vec::new(),
         },
         readiness_port: Some(8181),
+        readiness_unresolved: None,
+        startup: None,
+        field: "containers[0]".into(),
+        sidecar: false,
+        crash: None,
     };
     // kubeadm's CoreDNS Deployment selects Linux nodes.
     let spec = PodSpec {

@@ -373,6 +373,7 @@ impl Cluster {
         let opts = LoadOptions {
             node_port_range: Some(self.config.node_port_range),
             defer_validation: true,
+            namespace: self.config.namespace.clone(),
             ..Default::default()
         };
         let (_sources, loaded) = load_str(&source_name, text, &opts);

@@ -10,14 +10,18 @@
 //!    means "listens on nothing".
 //! 2. **The table of well-known images** ([`images`]): the image's defaults, moved by
 //!    the flags and variables it reads (`redis --port 6380`, `-listen=:8080`,
-//!    `PORT=9000`). Because an image may read a configuration file simctl cannot see,
-//!    a declared containerPort that the table does not list is *also* treated as
-//!    listening (`nginx` declaring 8080 probably has a config that moved it), so that a
-//!    real app is never called broken. Two exceptions, where simctl knows better: a
-//!    declared port that is the image's default which a flag moved elsewhere (`redis
-//!    --port 6380` declaring 6379: nothing listens on 6379), and a general-purpose
-//!    image (busybox, alpine, ...) whose command is known to serve nothing
-//!    (`sleep 3600`: declaring a port does not open it). Probe ports are *not* added
+//!    `PORT=9000`). containerPort is documentation: a declared port the table does not
+//!    list is *not* listening (stock `nginx` declaring 8080 still serves 80: the
+//!    containerPort myth) unless the pod shows that the image's configuration changed
+//!    ([`images::ImageConfig`]): a volume mounted at, above or inside its configuration
+//!    path (`/etc/nginx/conf.d`, ...), a command or args the table does not fully read,
+//!    or an environment variable the image reads (`envFrom` too). With such evidence
+//!    the declared port is trusted, and the trace says it is an assumption. Images
+//!    whose ports come from a configuration simctl never sees (ingress-nginx's TCP
+//!    services ConfigMap) always trust their declared ports; a declared port that is
+//!    the image's default which a flag moved elsewhere (`redis --port 6380` declaring
+//!    6379) never listens, nor does one on a general-purpose image (busybox, alpine,
+//!    ...) whose command is known to serve nothing (`sleep 3600`). Probe ports are *not* added
 //!    for a table image: a readinessProbe on a port the image does not serve fails, as
 //!    it would in a cluster. The trace's [`ListenSource::Image`] `detail` says which
 //!    rule applied.
@@ -75,13 +79,14 @@ pub fn listen(
         return Listen {
             sockets,
             source: ListenSource::Annotation,
+            assumed: Vec::new(),
         };
     }
     let declared = declared_sockets(container);
     let image = container.image.as_deref().unwrap_or("");
     let argv = argv::Argv::of(container);
     if let Some(found) = images::lookup(image, &argv) {
-        return from_image(image, found, &declared);
+        return from_image(container, image, found, &declared);
     }
     let mut sockets = declared;
     sockets.extend(probe_ports(container).into_iter().map(|port| Socket {
@@ -95,17 +100,29 @@ pub fn listen(
         Listen {
             sockets,
             source: ListenSource::Assumed,
+            assumed: Vec::new(),
         }
     } else {
         Listen {
+            assumed: sockets.clone(),
             sockets,
             source: ListenSource::Declared,
         }
     }
 }
 
-/// Rule 2: the table's sockets, with the declared ports it does not list.
-fn from_image(image: &str, found: images::ImageListen, declared: &[Socket]) -> Listen {
+/// Rule 2: the table's sockets, with the declared ports it does not list when the pod
+/// shows the image's configuration changed ([`images::Trust`]).
+fn from_image(
+    container: &Container,
+    image: &str,
+    found: images::ImageListen,
+    declared: &[Socket],
+) -> Listen {
+    let evidence = match found.trust {
+        images::Trust::OnEvidence => config_evidence(container, &found.config),
+        _ => None,
+    };
     let mut sockets = found.sockets;
     let mut notes = found.notes;
     let listed = |s: &Socket, sockets: &[Socket]| {
@@ -122,7 +139,7 @@ fn from_image(image: &str, found: images::ImageListen, declared: &[Socket]) -> L
         }
         if found.moved.contains(&(d.port, d.protocol)) {
             stale.push(*d);
-        } else if found.trust_declared {
+        } else if found.trust == images::Trust::Always || evidence.is_some() {
             trusted.push(*d);
         } else {
             ignored.push(*d);
@@ -135,12 +152,19 @@ fn from_image(image: &str, found: images::ImageListen, declared: &[Socket]) -> L
             .join(", ")
     };
     if !trusted.is_empty() {
-        notes.push(format!(
-            "declared containerPort {} also treated as listening (a configuration \
-             simctl cannot see may have moved the port)",
-            list(&trusted)
-        ));
-        sockets.extend(trusted);
+        notes.push(match &evidence {
+            Some(why) => format!(
+                "declared containerPort {} assumed to be listening: {why}, and simctl \
+                 cannot read the configuration it gives",
+                list(&trusted)
+            ),
+            None => format!(
+                "declared containerPort {} also treated as listening (a configuration \
+                 simctl cannot see may have moved the port)",
+                list(&trusted)
+            ),
+        });
+        sockets.extend(trusted.iter().copied());
     }
     if !stale.is_empty() {
         notes.push(format!(
@@ -149,10 +173,18 @@ fn from_image(image: &str, found: images::ImageListen, declared: &[Socket]) -> L
         ));
     }
     if !ignored.is_empty() {
-        notes.push(format!(
-            "declared containerPort {} is documentation only: nothing in the command serves it",
-            list(&ignored)
-        ));
+        notes.push(match found.trust {
+            images::Trust::Never => format!(
+                "declared containerPort {} is documentation only: nothing in the command serves it",
+                list(&ignored)
+            ),
+            _ => format!(
+                "declared containerPort {} is not listened on: containerPort is documentation, \
+                 and nothing in the pod changes the image's configuration{}",
+                list(&ignored),
+                config_hint(&found.config)
+            ),
+        });
     }
     sockets.sort();
     sockets.dedup();
@@ -162,6 +194,79 @@ fn from_image(image: &str, found: images::ImageListen, declared: &[Socket]) -> L
             image: image.to_string(),
             detail: notes.join("; "),
         },
+        assumed: trusted,
+    }
+}
+
+/// What in the container shows that the image's configuration changed, said for the
+/// trace; `None` when nothing does.
+fn config_evidence(c: &Container, config: &images::ImageConfig) -> Option<String> {
+    for m in c.volume_mounts.iter().flatten() {
+        let mount = m.mount_path.trim_end_matches('/');
+        if mount.is_empty() {
+            continue;
+        }
+        if let Some(p) = config.paths.iter().find(|p| covers(mount, p)) {
+            return Some(format!(
+                "a volume is mounted at {} (the image's configuration {p})",
+                m.mount_path
+            ));
+        }
+    }
+    if !config.args_read {
+        if c.command.as_ref().is_some_and(|v| !v.is_empty()) {
+            return Some("the pod overrides the image's command".to_string());
+        }
+        if c.args.as_ref().is_some_and(|v| !v.is_empty()) {
+            return Some("the pod gives the image its own args".to_string());
+        }
+    }
+    let reads = |name: &str| {
+        config.env.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == *p,
+        })
+    };
+    if let Some(e) = c.env.iter().flatten().find(|e| reads(&e.name)) {
+        return Some(format!("the pod sets {}, which the image reads", e.name));
+    }
+    if !config.env.is_empty() && c.env_from.as_ref().is_some_and(|v| !v.is_empty()) {
+        return Some(format!(
+            "envFrom may set variables the image reads ({})",
+            config.env.join(", ")
+        ));
+    }
+    None
+}
+
+/// Whether a volume at `mount` replaces the configuration at `path`: it is mounted
+/// there, above it, or inside it.
+fn covers(mount: &str, path: &str) -> bool {
+    mount == path
+        || path
+            .strip_prefix(mount)
+            .is_some_and(|rest| rest.starts_with('/'))
+        || mount
+            .strip_prefix(path)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// ` (a volume at /etc/nginx/conf.d, a command or args)`: what would count.
+fn config_hint(config: &images::ImageConfig) -> String {
+    let mut what = Vec::new();
+    if let Some(p) = config.paths.first() {
+        what.push(format!("a volume at {p}"));
+    }
+    if !config.args_read {
+        what.push("a command or args".to_string());
+    }
+    if let Some(e) = config.env.first() {
+        what.push(format!("{e} in env"));
+    }
+    if what.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} would)", what.join(", "))
     }
 }
 
@@ -333,6 +438,36 @@ fn probe_ports(container: &Container) -> Vec<u16> {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// The port name of a readinessProbe (httpGet or tcpSocket) that the container does
+/// not declare and that is no number either: the kubelet cannot resolve it, and the
+/// probe fails every time (`pkg/probe/util.go`, `ResolveContainerPort`).
+pub fn readiness_unresolved(container: &Container) -> Option<String> {
+    unresolved(container, container.readiness_probe.as_ref()?)
+}
+
+/// What a startupProbe checks: `Ok(port)`, or `Err(name)` for a port name the kubelet
+/// cannot resolve; `None` for an exec probe or no probe.
+pub fn startup_target(container: &Container) -> Option<Result<u16, String>> {
+    let probe = container.startup_probe.as_ref()?;
+    if let Some(name) = unresolved(container, probe) {
+        return Some(Err(name));
+    }
+    probe_port(container, probe).map(Ok)
+}
+
+/// A probe's port name that resolves to no port of the container (nor is a number).
+fn unresolved(container: &Container, probe: &Probe) -> Option<String> {
+    let port = probe
+        .http_get
+        .as_ref()
+        .map(|h| &h.port)
+        .or_else(|| probe.tcp_socket.as_ref().map(|t| &t.port))?;
+    match port {
+        IntOrString::String(name) if resolve_port(container, port).is_none() => Some(name.clone()),
+        _ => None,
+    }
 }
 
 /// The port a readinessProbe checks (tcpSocket, httpGet or grpc), resolved against the

@@ -149,6 +149,9 @@ pub struct Config {
     pub latency_ns: u64,
     /// Probability that a link loses a packet.
     pub loss: f64,
+    /// `-n/--namespace`: where objects that name no namespace go, for what is loaded
+    /// later (`apply` events, the fix search's re-loads) as for the input.
+    pub namespace: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -218,6 +221,10 @@ pub enum ListenSource {
 pub struct Listen {
     pub sockets: Vec<Socket>,
     pub source: ListenSource,
+    /// The sockets among `sockets` taken on trust rather than known: declared ports
+    /// (of an image simctl does not know, or trusted on evidence of a changed
+    /// configuration). Two containers clashing on such a port are not called broken.
+    pub assumed: Vec<Socket>,
 }
 
 impl Listen {
@@ -256,6 +263,32 @@ pub struct SimContainer {
     pub listen: Listen,
     /// The readinessProbe's port, when it has a TCP or HTTP one (resolved to a number).
     pub readiness_port: Option<u16>,
+    /// A readinessProbe port name that none of the container's ports has: the kubelet's
+    /// probe errors (`pkg/probe/util.go`, `findPortByName`), so it never succeeds.
+    pub readiness_unresolved: Option<String>,
+    /// What the startupProbe checks: `Ok(port)`, or `Err(name)` for a port name the
+    /// container does not declare. Until it succeeds no other probe runs, so a pod whose
+    /// startupProbe never succeeds is never Ready (the kubelet restarts the container).
+    pub startup: Option<Result<u16, String>>,
+    /// Where it sits in the pod spec: `containers[0]`, or `initContainers[1]` for a
+    /// native sidecar.
+    pub field: String,
+    /// A native sidecar: an init container with `restartPolicy: Always`, started before
+    /// the containers and running beside them.
+    pub sidecar: bool,
+    /// Set when the container cannot run: the port it binds is taken by another
+    /// container of the pod (one network namespace), so it exits and the kubelet
+    /// restarts it (CrashLoopBackOff).
+    pub crash: Option<CrashLoop>,
+}
+
+/// Why a container crash-loops: `bind: address already in use`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrashLoop {
+    pub port: u16,
+    pub protocol: Protocol,
+    /// The container that holds the port (it started first).
+    pub holder: String,
 }
 
 /// Why a pod is (not) ready.
@@ -268,6 +301,24 @@ pub enum Readiness {
     ProbeFails {
         container: String,
         port: u16,
+    },
+    /// A probe (`readinessProbe` or `startupProbe`) names a port the container does not
+    /// declare.
+    ProbePortUnknown {
+        container: String,
+        probe: &'static str,
+        name: String,
+    },
+    /// The startupProbe aims at a port nothing listens on: it never succeeds.
+    StartupProbeFails {
+        container: String,
+        port: u16,
+    },
+    /// A container crash-loops: its port is taken by another container of the pod.
+    CrashLoop {
+        container: String,
+        port: u16,
+        holder: String,
     },
     /// A `setReady` event.
     SetByEvent {

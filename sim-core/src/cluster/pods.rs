@@ -179,39 +179,138 @@ impl NewPod {
     }
 }
 
-/// The containers of a pod spec, with what they really listen on.
+/// The containers of a pod spec, with what they really listen on: `containers` first
+/// (so that index 0 stays the first of them), then the native sidecars
+/// (`initContainers` with `restartPolicy: Always`, KEP-753), which share the pod's
+/// network namespace like any container. Plain init containers have exited before the
+/// pod runs: they listen on nothing and are left out.
 pub fn containers_of(spec: &PodSpec, annotations: &BTreeMap<String, String>) -> Vec<SimContainer> {
-    spec.containers
+    let main = spec
+        .containers
         .iter()
         .enumerate()
-        .map(|(i, c)| SimContainer {
-            name: c.name.clone(),
-            image: c.image.clone().unwrap_or_default(),
-            ports: c
-                .ports
+        .map(|(i, c)| sim_container(c, annotations, i, format!("containers[{i}]"), false));
+    let sidecars = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, c)| c.restart_policy.as_deref() == Some("Always"))
+        .map(|(i, c)| {
+            // `simctl/listen` alone means container 0; a sidecar needs its own key.
+            sim_container(
+                c,
+                annotations,
+                usize::MAX,
+                format!("initContainers[{i}]"),
+                true,
+            )
+        });
+    let mut out: Vec<SimContainer> = main.chain(sidecars).collect();
+    bind_in_start_order(&mut out);
+    out
+}
+
+/// The kubelet starts native sidecars first, in order, then the containers in order
+/// (`pkg/kubelet/kuberuntime`, `computeInitContainerActions` then the containers): each
+/// binds its sockets in one network namespace. A container whose socket overlaps one
+/// already bound (same port and protocol; `0.0.0.0` overlaps every address) fails with
+/// `address already in use`, exits, and crash-loops. Only sockets simctl knows (an
+/// annotation, the image table) are compared: a declared port is documentation and
+/// proves no clash.
+fn bind_in_start_order(containers: &mut [SimContainer]) {
+    let mut order: Vec<usize> = (0..containers.len())
+        .filter(|&i| containers[i].sidecar)
+        .collect();
+    order.extend((0..containers.len()).filter(|&i| !containers[i].sidecar));
+    let mut bound: Vec<(crate::cluster::Socket, usize)> = Vec::new();
+    for i in order {
+        let known: Vec<crate::cluster::Socket> = containers[i]
+            .listen
+            .sockets
+            .iter()
+            .filter(|s| !containers[i].listen.assumed.contains(s))
+            .copied()
+            .collect();
+        let clash = known.iter().find_map(|s| {
+            bound
                 .iter()
-                .flatten()
-                .filter_map(|p| {
-                    Some(DeclaredPort {
-                        name: p.name.clone().filter(|n| !n.is_empty()),
-                        port: u16::try_from(p.container_port).ok()?,
-                        protocol: p
-                            .protocol
-                            .as_deref()
-                            .and_then(Protocol::parse)
-                            .unwrap_or_default(),
-                        host_port: p.host_port.and_then(|h| u16::try_from(h).ok()),
-                    })
+                .find(|(b, _)| overlaps(b, s))
+                .map(|(_, holder)| (*s, *holder))
+        });
+        match clash {
+            Some((s, holder)) => {
+                containers[i].crash = Some(crate::cluster::CrashLoop {
+                    port: s.port,
+                    protocol: s.protocol,
+                    holder: containers[holder].name.clone(),
+                });
+            }
+            None => bound.extend(known.into_iter().map(|s| (s, i))),
+        }
+    }
+}
+
+/// Two binds that the kernel refuses side by side (without SO_REUSEPORT).
+fn overlaps(a: &crate::cluster::Socket, b: &crate::cluster::Socket) -> bool {
+    use crate::cluster::Bind;
+    a.port == b.port
+        && a.protocol == b.protocol
+        && match (a.bind, b.bind) {
+            (Bind::Any, _) | (_, Bind::Any) => true,
+            (x, y) => x == y,
+        }
+}
+
+fn sim_container(
+    c: &k8s_openapi::api::core::v1::Container,
+    annotations: &BTreeMap<String, String>,
+    index: usize,
+    field: String,
+    sidecar: bool,
+) -> SimContainer {
+    SimContainer {
+        name: c.name.clone(),
+        image: c.image.clone().unwrap_or_default(),
+        ports: c
+            .ports
+            .iter()
+            .flatten()
+            .filter_map(|p| {
+                Some(DeclaredPort {
+                    name: p.name.clone().filter(|n| !n.is_empty()),
+                    port: u16::try_from(p.container_port).ok()?,
+                    protocol: p
+                        .protocol
+                        .as_deref()
+                        .and_then(Protocol::parse)
+                        .unwrap_or_default(),
+                    host_port: p.host_port.and_then(|h| u16::try_from(h).ok()),
                 })
-                .collect(),
-            listen: listen::listen(c, annotations, i),
-            readiness_port: listen::readiness_port(c),
-        })
-        .collect()
+            })
+            .collect(),
+        listen: listen::listen(c, annotations, index),
+        readiness_port: listen::readiness_port(c),
+        readiness_unresolved: listen::readiness_unresolved(c),
+        startup: listen::startup_target(c),
+        field,
+        sidecar,
+        crash: None,
+    }
+}
+
+/// Whether a probe of `podIP:port` finds a socket: the kubelet probes the pod's address,
+/// so any running container of the pod may answer (one network namespace).
+fn probe_answered(pod: &SimPod, port: u16) -> bool {
+    pod.containers
+        .iter()
+        .any(|k| k.crash.is_none() && k.listen.accepts(pod.ip, port, Protocol::Tcp, false))
 }
 
 /// Readiness as the pod's own definition makes it (SCENARIO.md section 3): the annotation,
-/// then readiness probes aimed at ports nothing listens on, else Ready.
+/// a container that crash-loops, probes that cannot succeed (a startupProbe or
+/// readinessProbe on a port no container of the pod listens on, or naming a port the
+/// container does not declare), else Ready.
 pub fn base_readiness(pod: &SimPod) -> Readiness {
     if pod
         .annotations
@@ -221,8 +320,44 @@ pub fn base_readiness(pod: &SimPod) -> Readiness {
         return Readiness::AnnotatedNotReady;
     }
     for c in &pod.containers {
+        if let Some(crash) = &c.crash {
+            return Readiness::CrashLoop {
+                container: c.name.clone(),
+                port: crash.port,
+                holder: crash.holder.clone(),
+            };
+        }
+    }
+    // The startupProbe runs first; readiness is probed only once it has succeeded
+    // (pkg/kubelet/prober/worker.go).
+    for c in &pod.containers {
+        match &c.startup {
+            Some(Err(name)) => {
+                return Readiness::ProbePortUnknown {
+                    container: c.name.clone(),
+                    probe: "startupProbe",
+                    name: name.clone(),
+                };
+            }
+            Some(Ok(port)) if !probe_answered(pod, *port) => {
+                return Readiness::StartupProbeFails {
+                    container: c.name.clone(),
+                    port: *port,
+                };
+            }
+            _ => {}
+        }
+    }
+    for c in &pod.containers {
+        if let Some(name) = &c.readiness_unresolved {
+            return Readiness::ProbePortUnknown {
+                container: c.name.clone(),
+                probe: "readinessProbe",
+                name: name.clone(),
+            };
+        }
         if let Some(port) = c.readiness_port
-            && !c.listen.accepts(pod.ip, port, Protocol::Tcp, false)
+            && !probe_answered(pod, port)
         {
             return Readiness::ProbeFails {
                 container: c.name.clone(),

@@ -44,16 +44,22 @@ impl Engine {
 
     /// The packet reaches a pod: ingress policy, then a socket.
     pub(super) fn at_pod(&mut self, p: PodId, w: &mut Walk) -> End {
-        if let Some(end) = self.policy_hop(p, Direction::Ingress, w) {
+        let pod = &self.cluster.pods[p];
+        let from_inside =
+            w.sender_pod == Some(p) && (w.tuple.src.ip == pod.ip || w.tuple.src.ip.is_loopback());
+        // NetworkPolicy filters what crosses the pod's interface; loopback never does.
+        if !(from_inside && w.tuple.dst.ip.is_loopback())
+            && let Some(end) = self.policy_hop(p, Direction::Ingress, w)
+        {
             return end;
         }
         let pod = &self.cluster.pods[p];
-        let from_inside = w.sender_pod == Some(p) && w.tuple.src.ip == pod.ip;
         let (dst, port, proto) = (w.tuple.dst.ip, w.tuple.dst.port, w.tuple.protocol);
+        // A container that crash-loops (its port was taken) has no socket open.
         let accepting = pod
             .containers
             .iter()
-            .position(|c| c.listen.accepts(dst, port, proto, from_inside));
+            .position(|c| c.crash.is_none() && c.listen.accepts(dst, port, proto, from_inside));
         let backend = Some(Backend::Pod { pod: p, port });
         let source_seen = Some(w.tuple.src.ip);
         if let Some(container) = accepting {

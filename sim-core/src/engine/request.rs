@@ -110,6 +110,13 @@ impl Engine {
                     flow.ended_ns = flow.hops.last().map_or(start, |h| h.at_ns);
                     return flow;
                 };
+                // A pod talking to 127.0.0.1 sends from 127.0.0.1: loopback stays in
+                // its network namespace.
+                let src_ip = if dst_ip.is_loopback() && matches!(sender, Sender::Pod(_)) {
+                    Ipv4Addr::LOCALHOST
+                } else {
+                    src_ip
+                };
                 let dst = SockAddr {
                     ip: dst_ip,
                     port: *port,

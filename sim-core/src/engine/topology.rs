@@ -74,6 +74,9 @@ impl Topology {
     /// The latency of the link between two places (the network's default when the graph
     /// has no direct link, which the engine never asks for).
     pub fn latency_ns(&self, from: Place, to: Place, cluster: &Cluster) -> u64 {
+        if from == to {
+            return 0; // Loopback inside a pod: no link is crossed.
+        }
         match (self.index.get(&from), self.index.get(&to)) {
             (Some(&a), Some(&b)) => self
                 .graph

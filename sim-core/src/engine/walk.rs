@@ -78,6 +78,15 @@ impl Engine {
             let next = match place {
                 Place::Client(c) if w.path.len() > 1 => Err(self.deliver_to_client(c, &mut w)),
                 Place::Client(_) => Ok((Place::Internet, Arrival::Wire)),
+                // 127.0.0.0/8 never leaves the pod's network namespace: every container
+                // of the pod shares its loopback.
+                Place::Pod(p)
+                    if w.path.len() == 1
+                        && w.tuple.dst.ip.is_loopback()
+                        && !self.cluster.pods[p].host_network =>
+                {
+                    Err(self.at_pod(p, &mut w))
+                }
                 Place::Pod(p) if w.path.len() == 1 => {
                     // Leaving the sending pod: to its node, over its veth.
                     Ok((

@@ -141,7 +141,13 @@ pub fn prove(
         let Some(new_sources) = with_edit(sources, &cand.edit) else {
             continue;
         };
-        let loaded = manifest::load(&new_sources, &LoadOptions::default());
+        let loaded = manifest::load(
+            &new_sources,
+            &LoadOptions {
+                namespace: run.cluster.config.namespace.clone(),
+                ..LoadOptions::default()
+            },
+        );
         if loaded.has_errors() {
             continue;
         }
@@ -431,9 +437,10 @@ impl<'a> Gen<'a> {
         let mut edits = Vec::new();
         for ci in 0..p.containers.len() {
             for field in ["args", "command"] {
-                if let Some((n, _)) =
-                    find(root, &format!("{}.containers[{ci}].{field}", p.spec_path))
-                    && let Y::Seq(items) = &n.value
+                if let Some((n, _)) = find(
+                    root,
+                    &format!("{}.{}.{field}", p.spec_path, p.containers[ci].field),
+                ) && let Y::Seq(items) = &n.value
                 {
                     for item in items {
                         if let Some(s) = item.as_str()
@@ -464,7 +471,7 @@ impl<'a> Gen<'a> {
         let Some(p) = self.cluster().pods.get(pod).cloned() else {
             return;
         };
-        for (ci, k) in p.containers.iter().enumerate() {
+        for k in &p.containers {
             if k.listen.source != crate::cluster::ListenSource::Declared {
                 continue;
             }
@@ -472,7 +479,7 @@ impl<'a> Gen<'a> {
                 if d.port != port {
                     self.set_field(
                         p.origin,
-                        &format!("{}.containers[{ci}].ports[{di}].containerPort", p.spec_path),
+                        &format!("{}.{}.ports[{di}].containerPort", p.spec_path, k.field),
                         &port.to_string(),
                         false,
                         format!("container {}: containerPort {port}", k.name),
@@ -638,10 +645,16 @@ impl<'a> Gen<'a> {
                 let ci = pod
                     .containers
                     .iter()
-                    .position(|k| &k.name == container)
-                    .unwrap_or(0);
+                    .find(|k| &k.name == container)
+                    .map_or_else(|| "containers[0]".to_string(), |k| k.field.clone());
                 for (_, lp, _) in super::listening(c, p) {
-                    probes.push((pod.origin, pod.spec_path.clone(), ci, lp, container.clone()));
+                    probes.push((
+                        pod.origin,
+                        pod.spec_path.clone(),
+                        ci.clone(),
+                        lp,
+                        container.clone(),
+                    ));
                 }
             }
         }
@@ -652,7 +665,7 @@ impl<'a> Gen<'a> {
                 continue;
             };
             for kind in ["tcpSocket", "httpGet", "grpc"] {
-                let path = format!("{spec_path}.containers[{ci}].readinessProbe.{kind}.port");
+                let path = format!("{spec_path}.{ci}.readinessProbe.{kind}.port");
                 if let Some((n, _)) = find(root, &path) {
                     let e = replace_scalar(self.report.sources, n, &lp.to_string(), false);
                     self.push(

@@ -283,7 +283,7 @@ pub fn listening(c: &Cluster, pod: PodId) -> Vec<(String, u16, crate::net::Proto
         return Vec::new();
     };
     let mut out = Vec::new();
-    for k in &p.containers {
+    for k in p.containers.iter().filter(|k| k.crash.is_none()) {
         for s in &k.listen.sockets {
             if s.bind != crate::cluster::Bind::Loopback {
                 out.push((k.name.clone(), s.port, s.protocol));
@@ -291,6 +291,14 @@ pub fn listening(c: &Cluster, pod: PodId) -> Vec<(String, u16, crate::net::Proto
         }
     }
     out
+}
+
+/// Where container `name` sits in the pod spec (`containers[0]`, `initContainers[1]`).
+fn field_of(p: &crate::cluster::SimPod, name: &str) -> String {
+    p.containers
+        .iter()
+        .find(|k| k.name == name)
+        .map_or_else(|| "containers[0]".to_string(), |k| k.field.clone())
 }
 
 /// The Service and port index (into `spec.ports`) kube-proxy matched on the flow's way.
@@ -362,15 +370,29 @@ fn no_listener(report: &Report, f: &Flow, x: &mut Explanation) {
     let Some(p) = c.pods.get(*pod) else { return };
     let listens = listening(c, *pod);
     let svc = service_of_flow(c, f);
-    let (ci, container) = p
+    let (cfield, container) = p
         .containers
-        .iter()
-        .enumerate()
-        .next()
-        .map_or((0, "the app".to_string()), |(i, k)| (i, k.name.clone()));
+        .first()
+        .map_or(("containers[0]".to_string(), "the app".to_string()), |k| {
+            (k.field.clone(), k.name.clone())
+        });
     if x.reason == Reason::BoundToLoopback {
-        // Where the 127.0.0.1 bind comes from: the annotation or a flag.
-        let k = &p.containers[ci];
+        // Where the 127.0.0.1 bind comes from: the annotation or a flag, of the container
+        // (a sidecar, maybe) that binds the port on loopback.
+        let Some(k) = p
+            .containers
+            .iter()
+            .find(|k| {
+                k.listen
+                    .sockets
+                    .iter()
+                    .any(|s| s.port == *port && s.bind == crate::cluster::Bind::Loopback)
+            })
+            .or(p.containers.first())
+        else {
+            return;
+        };
+        let (cfield, container) = (k.field.clone(), k.name.clone());
         let meta = metadata_path(&p.spec_path);
         let (field, how) = match &k.listen.source {
             crate::cluster::ListenSource::Annotation => {
@@ -387,11 +409,11 @@ fn no_listener(report: &Report, f: &Flow, x: &mut Explanation) {
                 )
             }
             crate::cluster::ListenSource::Image { detail, .. } => (
-                format!("{}.containers[{ci}].args", p.spec_path),
+                format!("{}.{cfield}.args", p.spec_path),
                 format!("{detail}: the process binds 127.0.0.1 (a --bind/--host/--listen flag)"),
             ),
             _ => (
-                format!("{}.containers[{ci}]", p.spec_path),
+                format!("{}.{cfield}", p.spec_path),
                 "the process binds 127.0.0.1".to_string(),
             ),
         };
@@ -455,16 +477,16 @@ fn no_listener(report: &Report, f: &Flow, x: &mut Explanation) {
             );
         }
         // A declared containerPort that is not what the process listens on.
-        for (ki, k) in p.containers.iter().enumerate() {
+        for k in &p.containers {
             for (di, d) in k.ports.iter().enumerate() {
                 if d.port == *port && !ports.contains(&d.port) {
                     let at = locate(
                         report,
                         p.origin,
-                        &format!("{}.containers[{ki}].ports[{di}].containerPort", p.spec_path),
+                        &format!("{}.{}.ports[{di}].containerPort", p.spec_path, k.field),
                     );
                     x.near_misses.push(format!(
-                        "{} declares containerPort {port} ({}), but containerPort is documentation: the process listens on {}",
+                        "{} declares containerPort {port} ({}), but containerPort is documentation (the containerPort myth): declaring a port opens nothing, and the process listens on {}",
                         k.name,
                         at.at.unwrap_or_default(),
                         ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
@@ -476,7 +498,7 @@ fn no_listener(report: &Report, f: &Flow, x: &mut Explanation) {
         x.cause = Some(locate(
             report,
             p.origin,
-            &format!("{}.containers[{ci}]", p.spec_path),
+            &format!("{}.{cfield}", p.spec_path),
         ));
         x.fix = match ports.first() {
             Some(first) => format!("connect to port {first}, where {container} listens"),
@@ -567,13 +589,62 @@ fn no_endpoints(report: &Report, f: &Flow, x: &mut Explanation) {
         // Matching pods, none ready (or none with the named port).
         for p in &matching {
             match &p.readiness {
+                Readiness::ProbePortUnknown {
+                    container,
+                    probe,
+                    name,
+                } => {
+                    let field = format!("{}.{}.{probe}", p.spec_path, field_of(p, container));
+                    let at = locate(report, p.origin, &field);
+                    x.near_misses.push(format!(
+                        "pod {} is never ready: the {probe} of container {container} names port \"{name}\", which none of the container's ports is called, so the kubelet cannot resolve it and the probe fails every time",
+                        p.name
+                    ));
+                    if x.fix.is_empty() {
+                        x.cause = Some(at.clone());
+                        x.fix = format!(
+                            "name a containerPort of {container} \"{name}\", or give the probe's port by number ({})",
+                            at.at.unwrap_or_default()
+                        );
+                    }
+                }
+                Readiness::CrashLoop {
+                    container,
+                    port,
+                    holder,
+                } => {
+                    let field = format!("{}.{}", p.spec_path, field_of(p, container));
+                    let at = locate(report, p.origin, &field);
+                    x.near_misses.push(format!(
+                        "pod {} is not ready: container {container} crash-loops, because {holder} already listens on port {port} and the containers of a pod share one network namespace (bind: address already in use)",
+                        p.name
+                    ));
+                    if x.fix.is_empty() {
+                        x.cause = Some(at.clone());
+                        x.fix = format!(
+                            "move {container} or {holder} to another port ({})",
+                            at.at.unwrap_or_default()
+                        );
+                    }
+                }
+                Readiness::StartupProbeFails { container, port } => {
+                    let field = format!("{}.{}.startupProbe", p.spec_path, field_of(p, container));
+                    let at = locate(report, p.origin, &field);
+                    x.near_misses.push(format!(
+                        "pod {} is never ready: the startupProbe of container {container} probes port {port}, where nothing listens, so it never succeeds (the kubelet restarts the container and never runs the readinessProbe)",
+                        p.name
+                    ));
+                    if x.fix.is_empty() {
+                        x.cause = Some(at.clone());
+                        x.fix = format!(
+                            "point the startupProbe ({}) at a port the container listens on",
+                            at.at.unwrap_or_default()
+                        );
+                    }
+                }
                 Readiness::ProbeFails { container, port } => {
-                    let ci = p
-                        .containers
-                        .iter()
-                        .position(|k| &k.name == container)
-                        .unwrap_or(0);
-                    let field = format!("{}.containers[{ci}].readinessProbe", p.spec_path);
+                    let field =
+                        format!("{}.{}.readinessProbe", p.spec_path, field_of(p, container));
                     let at = locate(report, p.origin, &field);
                     let listens: Vec<String> = listening(
                         c,

@@ -123,6 +123,7 @@ impl World {
                 },
                 latency_ns: 100_000,
                 loss: 0.0,
+                namespace: None,
             },
             nodes: vec![
                 node("node-1", NODE_1, "10.244.1.0/24"),

@@ -102,10 +102,126 @@ pub struct ImageListen {
     pub moved: Vec<(u16, Protocol)>,
     /// What was read, for the trace (`nginx listens on 80/TCP`, `--port 6380 in args`).
     pub notes: Vec<String>,
-    /// Whether declared containerPorts the table does not list are trusted as well
-    /// (the app may read a config file simctl cannot see). False only for a
-    /// general-purpose image whose command is known to serve nothing (`sleep 3600`).
-    pub trust_declared: bool,
+    /// When a declared containerPort the table does not list is trusted as well.
+    pub trust: Trust,
+    /// Where the image reads a configuration that may move its ports.
+    pub config: ImageConfig,
+}
+
+/// When declared containerPorts the table does not list count as listening.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trust {
+    /// Only when the pod shows that the image's configuration changed (a volume at its
+    /// configuration path, a command or args the table does not fully read, an
+    /// environment variable it reads): containerPort alone is documentation.
+    OnEvidence,
+    /// Always: the image serves ports from a configuration simctl never sees
+    /// (ingress-nginx's TCP/UDP services ConfigMap), or its command runs a program
+    /// simctl does not know (`sh -c ./server`).
+    Always,
+    /// Never: a general-purpose image whose command is known to serve nothing.
+    Never,
+}
+
+/// Where an image reads a configuration that may move its ports (the evidence
+/// [`Trust::OnEvidence`] looks for).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ImageConfig {
+    /// Configuration files and directories: a volume mounted there, above them or
+    /// inside them replaces what the image ships.
+    pub paths: &'static [&'static str],
+    /// Environment variables it reads (`GF_*`: a prefix); `envFrom` may carry them.
+    pub env: &'static [&'static str],
+    /// The table reads every flag that moves a port: command-line arguments are no
+    /// evidence of a changed configuration.
+    pub args_read: bool,
+}
+
+/// The configuration paths, variables and flags of the table's images (their
+/// documentation: the docker-library READMEs, Bitnami's, the projects' own).
+fn config_of(name: &str) -> ImageConfig {
+    const NGINX: &[&str] = &[
+        "/etc/nginx/nginx.conf",
+        "/etc/nginx/conf.d",
+        "/etc/nginx/templates",
+        "/etc/nginx/sites-enabled",
+        "/etc/nginx/sites-available",
+    ];
+    let c = |paths, env, args_read| ImageConfig {
+        paths,
+        env,
+        args_read,
+    };
+    match name {
+        "nginx" | "nginx-unprivileged" | "echoserver" | "network-multitool" => c(NGINX, &[], false),
+        "bitnami/nginx" => c(&["/opt/bitnami/nginx/conf"], &["NGINX_*"], false),
+        "httpd" => c(&["/usr/local/apache2/conf"], &[], false),
+        "caddy" => c(&["/etc/caddy", "/config/caddy"], &["CADDY_*"], false),
+        "redis" => c(
+            &[
+                "/usr/local/etc/redis",
+                "/etc/redis",
+                "/opt/bitnami/redis/etc",
+                "/opt/bitnami/redis/mounted-etc",
+            ],
+            &["REDIS_ARGS", "REDIS_*"],
+            false,
+        ),
+        "postgres" => c(
+            &[
+                "/etc/postgresql",
+                "/opt/bitnami/postgresql/conf",
+                "/bitnami/postgresql/conf",
+            ],
+            &["POSTGRESQL_*"],
+            false,
+        ),
+        "mysql" | "mariadb" => c(
+            &[
+                "/etc/mysql",
+                "/etc/my.cnf",
+                "/etc/my.cnf.d",
+                "/opt/bitnami/mysql/conf",
+                "/opt/bitnami/mariadb/conf",
+            ],
+            &["MYSQL_*", "MARIADB_*"],
+            false,
+        ),
+        "mongo" => c(&["/etc/mongo", "/etc/mongod.conf"], &["MONGODB_*"], false),
+        "rabbitmq" => c(
+            &["/etc/rabbitmq", "/opt/bitnami/rabbitmq/etc"],
+            &["RABBITMQ_*"],
+            false,
+        ),
+        "cassandra" => c(
+            &["/etc/cassandra", "/opt/bitnami/cassandra/conf"],
+            &["CASSANDRA_*"],
+            false,
+        ),
+        // The image turns `http.port` style variables into settings.
+        "elasticsearch" => c(
+            &["/usr/share/elasticsearch/config"],
+            &["http.*", "transport.*", "HTTP_*"],
+            false,
+        ),
+        "coredns" => c(&["/etc/coredns"], &[], false),
+        "grafana" => c(&["/etc/grafana"], &["GF_*"], false),
+        "jaeger all-in-one" => c(
+            &[],
+            &["COLLECTOR_*", "QUERY_*", "ADMIN_*", "PROCESSOR_*"],
+            false,
+        ),
+        "hashicorp/http-echo"
+        | "traefik/whoami"
+        | "go-httpbin"
+        | "prometheus"
+        | "node-exporter"
+        | "istio echo"
+        | "pause"
+        | "kubia" => c(&[], &[], true),
+        n if n.starts_with("agnhost") => c(&[], &[], true),
+        _ => ImageConfig::default(),
+    }
 }
 
 /// The table entry for `image`, if any, read against the command line.
@@ -123,7 +239,8 @@ pub fn lookup(image: &str, argv: &Argv) -> Option<ImageListen> {
         sockets: out.sockets,
         moved: out.moved,
         notes: out.notes,
-        trust_declared: out.trust_declared,
+        trust: out.trust,
+        config: config_of(out.name),
     })
 }
 
@@ -145,7 +262,7 @@ struct Out {
     sockets: Vec<Socket>,
     moved: Vec<(u16, Protocol)>,
     notes: Vec<String>,
-    trust_declared: bool,
+    trust: Trust,
 }
 
 impl Out {
@@ -155,7 +272,7 @@ impl Out {
             sockets: Vec::new(),
             moved: Vec::new(),
             notes: Vec::new(),
-            trust_declared: true,
+            trust: Trust::OnEvidence,
         }
     }
 
@@ -483,6 +600,7 @@ static TABLE: &[Entry] = &[
             }
             // TCP/UDP services exposed through ConfigMaps listen on ports simctl
             // cannot see: the declared containerPorts are trusted (always are).
+            o.trust = Trust::Always;
             finish(o)
         },
     },
@@ -973,10 +1091,13 @@ fn general_purpose(o: &mut Out, a: &Argv, _: &str) -> Option<()> {
         o.notes[0] = format!("its command starts {}", scan.servers.join(", "));
     }
     match scan.unknown {
-        Some(p) => o.notes.push(format!(
-            "`{p}` in its command may serve: declared containerPorts are trusted"
-        )),
-        None => o.trust_declared = false,
+        Some(p) => {
+            o.notes.push(format!(
+                "`{p}` in its command may serve: declared containerPorts are trusted"
+            ));
+            o.trust = Trust::Always;
+        }
+        None => o.trust = Trust::Never,
     }
     Some(())
 }

@@ -350,19 +350,104 @@ fn general_purpose_images_run_servers_from_their_command() {
     assert_eq!(listen(&c, &no_annotations(), 0).sockets, [tcp(9000)]);
 }
 
+fn detail_of(l: &Listen) -> &str {
+    match &l.source {
+        ListenSource::Image { detail, .. } => detail,
+        other => panic!("not from the table: {other:?}"),
+    }
+}
+
 #[test]
-fn declared_ports_the_table_does_not_list_are_trusted() {
-    // nginx with a custom config on 8080.
-    let c = container(json!({"image": "nginx", "ports": [{"containerPort": 8080}]}));
+fn stock_nginx_declaring_8080_still_serves_80_the_container_port_myth() {
+    let c = container(json!({"image": "nginx:1.27", "ports": [{"containerPort": 8080}]}));
+    let l = listen(&c, &no_annotations(), 0);
+    assert_eq!(l.sockets, [tcp(80)]);
+    assert!(l.assumed.is_empty());
+    let d = detail_of(&l);
+    assert!(
+        d.contains("8080/TCP is not listened on: containerPort is documentation"),
+        "{d}"
+    );
+    assert!(d.contains("a volume at /etc/nginx/nginx.conf"), "{d}");
+    // A volume that is not its configuration (the site's files) changes nothing.
+    let c = container(json!({
+        "image": "nginx",
+        "ports": [{"containerPort": 8080}],
+        "volumeMounts": [{"name": "html", "mountPath": "/usr/share/nginx/html"}],
+    }));
+    assert_eq!(listen(&c, &no_annotations(), 0).sockets, [tcp(80)]);
+}
+
+#[test]
+fn a_changed_configuration_makes_the_declared_port_an_assumption() {
+    // The docker-library nginx README's ways to change the config: conf.d, the whole
+    // nginx.conf (subPath), templates; or the directory above them.
+    for mount in [
+        "/etc/nginx/conf.d",
+        "/etc/nginx/conf.d/",
+        "/etc/nginx/conf.d/default.conf",
+        "/etc/nginx/nginx.conf",
+        "/etc/nginx/templates",
+        "/etc/nginx",
+    ] {
+        let c = container(json!({
+            "image": "nginx",
+            "ports": [{"containerPort": 8080}],
+            "volumeMounts": [{"name": "conf", "mountPath": mount}],
+        }));
+        let l = listen(&c, &no_annotations(), 0);
+        assert_eq!(l.sockets, [tcp(80), tcp(8080)], "{mount}");
+        assert_eq!(l.assumed, [tcp(8080)], "{mount}");
+        let d = detail_of(&l);
+        assert!(
+            d.contains(
+                "declared containerPort 8080/TCP assumed to be listening: a volume is mounted at"
+            ),
+            "{mount}: {d}"
+        );
+    }
+    // A command the table does not read.
+    let c = container(json!({
+        "image": "nginx",
+        "command": ["sh", "-c", "envsubst < /t > /etc/nginx/conf.d/default.conf && nginx -g 'daemon off;'"],
+        "ports": [{"containerPort": 8080}],
+    }));
     let l = listen(&c, &no_annotations(), 0);
     assert_eq!(l.sockets, [tcp(80), tcp(8080)]);
-    let ListenSource::Image { detail, .. } = &l.source else {
-        panic!("{l:?}")
-    };
     assert!(
-        detail.contains("declared containerPort 8080/TCP also treated"),
-        "{detail}"
+        detail_of(&l).contains("overrides the image's command"),
+        "{l:?}"
     );
+    // An environment variable the image reads (Grafana's GF_*), or envFrom.
+    for (env, env_from) in [
+        (
+            json!([{"name": "GF_SERVER_ROOT_URL", "value": "/g"}]),
+            json!([]),
+        ),
+        (json!([]), json!([{"configMapRef": {"name": "grafana"}}])),
+    ] {
+        let c = container(json!({
+            "image": "grafana/grafana:11.0.0",
+            "env": env,
+            "envFrom": env_from,
+            "ports": [{"containerPort": 3001}],
+        }));
+        assert_eq!(
+            listen(&c, &no_annotations(), 0).sockets,
+            [tcp(3000), tcp(3001)]
+        );
+    }
+    // Args the table reads whole are no evidence: http-echo's -text moves nothing.
+    let c = container(json!({
+        "image": "hashicorp/http-echo",
+        "args": ["-text=hello"],
+        "ports": [{"containerPort": 8080}],
+    }));
+    assert_eq!(listen(&c, &no_annotations(), 0).sockets, [tcp(5678)]);
+}
+
+#[test]
+fn stale_and_moved_ports() {
     // redis told to move to 6380 while the manifest still declares 6379: stale.
     let c = container(json!({
         "image": "redis",
