@@ -311,7 +311,11 @@ fn no_color_means_no_escape_codes_and_always_means_some() {
 fn check_and_run_agree_on_validity_for_every_file() {
     let mut files = yaml_files(&root().join("tests"));
     files.extend(yaml_files(&root().join("scenarios")));
-    assert!(files.len() >= 200, "found only {} files in tests/ and scenarios/", files.len());
+    assert!(
+        files.len() >= 200,
+        "found only {} files in tests/ and scenarios/",
+        files.len()
+    );
     // The corpus is required, as for corpus_is_handled_as_kubernetes_would: a check
     // skipped for want of it would pass silently.
     let corpus = yaml_files(&corpus_dir());

@@ -20,7 +20,7 @@
 //! The randomness comes from a ChaCha stream of its own, seeded by the run's seed, so
 //! ports do not shift the choices the rest of the run draws.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 use rand::{Rng, SeedableRng};
@@ -35,10 +35,12 @@ const HIGH: u32 = 61000;
 const REMAINING: u32 = (HIGH - LOW) & !1;
 /// `INET_TABLE_PERTURB_SIZE`: 1 << CONFIG_INET_TABLE_PERTURB_ORDER (16).
 const PERTURB_MASK: u64 = (1 << 16) - 1;
+/// Ports of one parity a scan tries before it takes the first (Linux tries all): a
+/// run this long of held ports means the range is crowded (see `pick`), and a full
+/// scan per request would make a busy client's run quadratic.
+const MAX_PROBES: u32 = 128;
 /// `TCP_TIMEWAIT_LEN`: how long the side that closes first holds the 4-tuple.
 const TIME_WAIT_NS: u64 = 60_000_000_000;
-/// Tuples held at once before the expired ones are swept.
-const SWEEP_AT: usize = 1 << 16;
 
 /// The ephemeral ports of every host of a run.
 #[derive(Clone, Debug)]
@@ -47,8 +49,11 @@ pub struct Ports {
     /// `net_secret` and `table_perturb` of each kernel (a client, or a node with its pods).
     secret: u64,
     perturb: BTreeMap<(u32, u16), u32>,
-    /// TCP 4-tuples a sender still holds (TIME_WAIT), until when.
+    /// TCP 4-tuples a sender still holds (TIME_WAIT), until when; the same by expiry;
+    /// and how many each (source address, destination) holds.
     held: BTreeMap<FiveTuple, u64>,
+    expiry: BTreeSet<(u64, FiveTuple)>,
+    per_destination: BTreeMap<(Ipv4Addr, SockAddr), u32>,
 }
 
 impl Ports {
@@ -62,6 +67,8 @@ impl Ports {
             secret,
             perturb: BTreeMap::new(),
             held: BTreeMap::new(),
+            expiry: BTreeSet::new(),
+            per_destination: BTreeMap::new(),
         }
     }
 
@@ -78,9 +85,7 @@ impl Ports {
         if protocol != Protocol::Tcp {
             return self.rng.random_range(LOW..HIGH) as u16;
         }
-        if self.held.len() >= SWEEP_AT {
-            self.held.retain(|_, until| *until > now_ns);
-        }
+        self.expire(now_ns);
         let port_offset = mix(self.secret ^ u64::from(kernel), src, dst);
         let index = (port_offset & PERTURB_MASK) as u16;
         // table_perturb starts random (`get_random_sleepable_once`): from the secret.
@@ -95,6 +100,15 @@ impl Ports {
         let mut offset = perturb.wrapping_add((port_offset >> 32) as u32) % REMAINING;
         offset &= !1;
         let start = offset;
+        // A client holding half the range for this destination opens hundreds of
+        // connections a second to it: Linux's connect() is about to fail with
+        // EADDRNOTAVAIL. simctl takes the scan's first port then (the SYN reopens that
+        // tuple's ended conntrack entry) instead of scanning a nearly full range per
+        // request.
+        let holding = self.per_destination.get(&(src, dst)).copied().unwrap_or(0);
+        if holding >= REMAINING / 2 {
+            return (LOW + start) as u16;
+        }
         let in_use = |port: u32| {
             let t = FiveTuple {
                 protocol,
@@ -104,13 +118,13 @@ impl Ports {
                 },
                 dst,
             };
-            self.held.get(&t).is_some_and(|until| *until > now_ns)
+            self.held.contains_key(&t)
         };
         // Ports of low's parity first, then the others.
         for _parity in 0..2 {
             let mut port = LOW + offset;
             let mut i = 0;
-            while i < REMAINING {
+            while i < REMAINING.min(2 * MAX_PROBES) {
                 if port >= HIGH {
                     port -= REMAINING;
                 }
@@ -125,15 +139,50 @@ impl Ports {
             }
             offset += 1;
         }
-        // Every port held (connect() fails with EADDRNOTAVAIL on Linux): simctl reuses
-        // the scan's first port rather than invent a failure no scenario asks for.
+        // A crowded range (every port held, where connect() fails with EADDRNOTAVAIL on
+        // Linux, or MAX_PROBES held in a row of each parity): simctl reuses the scan's first
+        // port rather than invent a failure no scenario asks for; the SYN reopens that
+        // tuple's ended conntrack entry.
         (LOW + start) as u16
     }
 
-    /// The sender holds `tuple` (a TCP connection it closed) until `until_ns`.
+    /// The sender closed the TCP connection `tuple` at `now_ns`: it holds the 4-tuple in
+    /// TIME_WAIT for `TCP_TIMEWAIT_LEN`.
     pub fn hold(&mut self, tuple: FiveTuple, now_ns: u64) {
-        if tuple.protocol == Protocol::Tcp {
-            self.held.insert(tuple, now_ns.saturating_add(TIME_WAIT_NS));
+        if tuple.protocol != Protocol::Tcp {
+            return;
+        }
+        self.expire(now_ns);
+        let until = now_ns.saturating_add(TIME_WAIT_NS);
+        match self.held.insert(tuple, until) {
+            Some(old) => {
+                self.expiry.remove(&(old, tuple));
+            }
+            None => {
+                *self
+                    .per_destination
+                    .entry((tuple.src.ip, tuple.dst))
+                    .or_default() += 1;
+            }
+        }
+        self.expiry.insert((until, tuple));
+    }
+
+    /// TIME_WAIT over: the tuples whose time passed are free again.
+    fn expire(&mut self, now_ns: u64) {
+        while let Some(&(until, tuple)) = self.expiry.first() {
+            if until > now_ns {
+                break;
+            }
+            self.expiry.pop_first();
+            self.held.remove(&tuple);
+            let key = (tuple.src.ip, tuple.dst);
+            if let Some(n) = self.per_destination.get_mut(&key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.per_destination.remove(&key);
+                }
+            }
         }
     }
 }
@@ -228,6 +277,25 @@ mod tests {
         let mut other = Ports::new(3);
         other.hold(tcp(first, dst(81)), 0);
         assert_eq!(other.pick(1, Protocol::Tcp, CLIENT, dst(80), 1), first);
+    }
+
+    #[test]
+    fn a_client_holding_half_the_range_gets_ports_without_a_scan() {
+        // 100,000 connections in 10 s to one destination: more than the range holds in
+        // TIME_WAIT. Each pick stays cheap, and the held count is exact.
+        let mut p = Ports::new(0);
+        for i in 0..100_000u64 {
+            let now = i * 100_000;
+            let port = p.pick(0, Protocol::Tcp, CLIENT, dst(80), now);
+            assert!((32768..=60999).contains(&port));
+            p.hold(tcp(port, dst(80)), now);
+        }
+        let held = p.per_destination[&(CLIENT, dst(80))];
+        assert_eq!(held as usize, p.held.len());
+        assert!(held >= REMAINING / 2, "{held}");
+        // 60 s later every tuple is free again.
+        p.expire(100_000 * 100_000 + TIME_WAIT_NS);
+        assert!(p.held.is_empty() && p.expiry.is_empty() && p.per_destination.is_empty());
     }
 
     #[test]
