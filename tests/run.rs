@@ -487,3 +487,24 @@ fn dns_answers_headless_statefulset_and_srv() {
         "the search path is shown: {tried}"
     );
 }
+
+/// A StatefulSet pod's name does not resolve while the pod is not ready, and `explain`
+/// says so (the EndpointSlice controller and CoreDNS), with publishNotReadyAddresses as
+/// the way out.
+#[test]
+fn explain_names_the_not_ready_pod_behind_an_nxdomain() {
+    let p = root().join("tests/scenarios/statefulset-not-ready-dns.yaml");
+    let out = simctl(&["explain", &p.to_string_lossy()], b"");
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("pod web-0 has the name web-0.web but is not ready (the startupProbe of postgres probes port 5433, where nothing listens)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("set publishNotReadyAddresses: true on Service web"),
+        "{}",
+        out.stdout
+    );
+}

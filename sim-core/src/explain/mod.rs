@@ -1018,6 +1018,70 @@ fn describe_ports(ports: Option<&[k8s_openapi::api::networking::v1::NetworkPolic
         .join(", ")
 }
 
+/// `web-0.web` for a pod that exists but is not ready: the EndpointSlice controller lists
+/// it with `ready: false` and CoreDNS serves only ready endpoints' names, unless the
+/// Service publishes not-ready addresses.
+/// True when that is why.
+fn not_ready_pod_name(report: &Report, labels: &[&str], own_ns: &str, x: &mut Explanation) -> bool {
+    let c = &report.run.cluster;
+    let (Some(host), Some(svc)) = (labels.first(), labels.get(1)) else {
+        return false;
+    };
+    let ns = labels.get(2).copied().unwrap_or(own_ns);
+    let Some(s) = c.service_by_name(ns, svc).and_then(|s| c.services.get(s)) else {
+        return false;
+    };
+    if s.cluster_ip.is_some() || s.publish_not_ready {
+        return false;
+    }
+    let Some(p) = c.pods.iter().find(|p| {
+        p.alive()
+            && !p.ready
+            && p.namespace == ns
+            && p.hostname.as_deref() == Some(*host)
+            && p.subdomain.as_deref() == Some(*svc)
+    }) else {
+        return false;
+    };
+    x.near_misses.push(format!(
+        "pod {} has the name {host}.{svc} but is not ready ({}): CoreDNS answers a pod's name only while its endpoint is ready",
+        p.name,
+        readiness_words(&p.readiness)
+    ));
+    x.cause = Some(locate(report, s.origin, "spec"));
+    x.fix = format!(
+        "make pod {} ready, or set publishNotReadyAddresses: true on Service {svc} (peers then find each other before they are ready)",
+        p.name
+    );
+    true
+}
+
+/// Why a pod is not ready, in a few words.
+fn readiness_words(r: &Readiness) -> String {
+    match r {
+        Readiness::Ready => "ready".into(),
+        Readiness::AnnotatedNotReady => "annotation simctl/ready: \"false\"".into(),
+        Readiness::ProbeFails { container, port } => {
+            format!("the readinessProbe of {container} probes port {port}, where nothing listens")
+        }
+        Readiness::ProbePortUnknown {
+            container,
+            probe,
+            name,
+        } => format!("the {probe} of {container} names port \"{name}\", which it does not declare"),
+        Readiness::StartupProbeFails { container, port } => {
+            format!("the startupProbe of {container} probes port {port}, where nothing listens")
+        }
+        Readiness::CrashLoop {
+            container,
+            port,
+            holder,
+        } => format!("{container} crash-loops: {holder} already listens on port {port}"),
+        Readiness::SetByEvent { .. } => "set not ready by an event".into(),
+        Readiness::NodeDown => "its node is down".into(),
+    }
+}
+
 fn nxdomain(report: &Report, f: &Flow, x: &mut Explanation) {
     let c = &report.run.cluster;
     let Some(plan) = report.run.traffic.get(f.traffic) else {
@@ -1054,6 +1118,9 @@ fn nxdomain(report: &Report, f: &Flow, x: &mut Explanation) {
     let own_ns = sender_pod
         .and_then(|p| c.pods.get(p))
         .map_or("default".to_string(), |p| p.namespace.clone());
+    if not_ready_pod_name(report, &labels, &own_ns, x) {
+        return;
+    }
     let mut fixes = Vec::new();
     for s in c.services.iter().filter(|s| s.alive) {
         if s.name == first
