@@ -354,6 +354,9 @@ pub enum Masquerader {
     Cni(Cidr),
     /// conntrack: a packet of a known connection gets the source NAT its first packet got.
     Conntrack,
+    /// The portmap CNI plugin's CNI-HOSTPORT-MASQ: hairpin (from the pod's own subnet)
+    /// and localhost traffic to a hostPort.
+    Portmap,
 }
 
 /// A NetworkPolicy verdict at a pod.
@@ -400,12 +403,18 @@ pub enum Step {
     /// A lookup the sender answers from its own knowledge (node names, `pod/...`,
     /// clients' dnsNames): no packet is sent. The answer is the flow's `dns`.
     Lookup,
+    /// The node's resolver answered (dnsPolicy Default, or ClusterFirst on a
+    /// hostNetwork pod): it knows node names and clients' dnsNames, not cluster names.
+    /// No packet of the cluster's. The answer is the flow's `dns`.
+    NodeResolver { node: NodeId },
     /// The nameserver's answer reached the pod. The answer is the flow's `dns`.
     DnsAnswer,
-    /// The query got no answer: the name cannot be resolved.
+    /// The query got no answer; `last`: no nameserver is left to try, the name cannot
+    /// be resolved.
     DnsUnanswered {
         outcome: Outcome,
         reason: Option<Reason>,
+        last: bool,
     },
     /// The traffic entry's `from` names no sender.
     NoSender(NoSender),
@@ -438,6 +447,15 @@ pub enum Step {
     },
     /// conntrack knew the connection: the same translation as its first packet.
     ConntrackHit { entry: ConntrackEntry },
+    /// The portmap CNI plugin DNATed `nodeIP:hostPort` to the pod's containerPort
+    /// (`port`: index into the container's ports); `masquerade`: it marked the packet for
+    /// masquerade (hairpin or localhost).
+    HostPortDnat {
+        pod: PodId,
+        container: usize,
+        port: usize,
+        masquerade: bool,
+    },
     /// kube-proxy rejected the packet.
     ProxyReject {
         proxy: Box<KubeProxy>,
@@ -481,7 +499,10 @@ impl Step {
     pub fn action(&self) -> Action {
         match self {
             Step::Send { .. } | Step::DnsQuery { .. } => Action::Send,
-            Step::Lookup | Step::DnsAnswer | Step::DnsUnanswered { .. } => Action::Resolve,
+            Step::Lookup
+            | Step::NodeResolver { .. }
+            | Step::DnsAnswer
+            | Step::DnsUnanswered { .. } => Action::Resolve,
             Step::Lost { .. } => Action::Lost,
             Step::Route { .. } | Step::LoadBalance { .. } | Step::ForwardReply => Action::Forward,
             Step::NoSender(_)
@@ -492,7 +513,9 @@ impl Step {
             | Step::HopLimit
             | Step::ProxyDrop { .. } => Action::Drop,
             Step::NoRoute { .. } => Action::Unreachable,
-            Step::ServiceDnat { .. } | Step::ConntrackHit { .. } => Action::Dnat,
+            Step::ServiceDnat { .. } | Step::ConntrackHit { .. } | Step::HostPortDnat { .. } => {
+                Action::Dnat
+            }
             Step::ProxyReject { .. } => Action::Reject,
             Step::HealthCheck { .. } => Action::HealthCheck,
             Step::Masquerade { .. } => Action::Masquerade,
@@ -582,6 +605,21 @@ impl Hop {
                         field: format!("spec.{dir}"),
                     })
                 }
+            }
+            Step::HostPortDnat {
+                pod,
+                container,
+                port,
+                ..
+            } => {
+                let p = cluster.pods.get(*pod)?;
+                Some(Cause {
+                    origin: p.origin,
+                    field: format!(
+                        "{}.containers[{container}].ports[{port}].hostPort",
+                        p.spec_path
+                    ),
+                })
             }
             Step::Accept(Socket::Container { pod, container }) => {
                 let p = cluster.pods.get(*pod)?;

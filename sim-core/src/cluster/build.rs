@@ -610,18 +610,21 @@ fn add_coredns_pods(cluster: &mut Cluster) {
                 port: 53,
                 protocol: Protocol::Udp,
                 host_port: None,
+                host_ip: None,
             },
             DeclaredPort {
                 name: Some("dns-tcp".into()),
                 port: 53,
                 protocol: Protocol::Tcp,
                 host_port: None,
+                host_ip: None,
             },
             DeclaredPort {
                 name: Some("metrics".into()),
                 port: 9153,
                 protocol: Protocol::Tcp,
                 host_port: None,
+                host_ip: None,
             },
         ],
         listen: Listen {
@@ -665,6 +668,12 @@ fn add_coredns_pods(cluster: &mut Cluster) {
             annotations: BTreeMap::new(),
             containers: vec![container.clone()],
             host_network: false,
+            // kubeadm's CoreDNS runs with dnsPolicy Default: it forwards to the node's
+            // resolver.
+            dns: crate::cluster::resolv::PodDns {
+                policy: crate::cluster::resolv::DnsPolicy::Default,
+                ..Default::default()
+            },
             termination_grace_ns: 30_000_000_000,
             origin: Origin::Default,
             // A Deployment's pod: its controller replaces it when deleted.

@@ -1,10 +1,11 @@
 //! Cluster DNS, as CoreDNS's kubernetes plugin answers and a pod's resolver asks.
 //!
-//! A pod (dnsPolicy ClusterFirst) has `search <ns>.svc.<domain> svc.<domain> <domain>`
-//! and `options ndots:5` (kubelet's `pkg/kubelet/network/dns/dns.go`): a name with fewer
-//! than five dots is tried with each search suffix first, then as is; a name with five or
-//! more, or ending in a dot, as is first. A candidate answered NXDOMAIN or empty (NODATA)
-//! moves on to the next, as glibc's `res_search` does.
+//! A pod's search path and ndots come from its resolv.conf ([`super::resolv`]; with
+//! dnsPolicy ClusterFirst `search <ns>.svc.<domain> svc.<domain> <domain>` and
+//! `options ndots:5`): a name with fewer than ndots dots is tried with each search suffix
+//! first, then as is; a name with ndots or more, or ending in a dot, as is first. A
+//! candidate answered NXDOMAIN or empty (NODATA) moves on to the next, as glibc's
+//! `res_search` does.
 //!
 //! Records (the Kubernetes DNS specification, CoreDNS `plugin/kubernetes`):
 //! - `<svc>.<ns>.svc.<domain>`: A = the ClusterIP; for a headless Service, one A per
@@ -70,8 +71,6 @@ pub struct DnsResult {
     pub addresses: Vec<Ipv4Addr>,
 }
 
-/// `ndots` of a pod's resolv.conf.
-pub const NDOTS: usize = 5;
 /// Longest CNAME chain followed.
 const MAX_CNAME_DEPTH: usize = 8;
 /// Longest name looked at (RFC 1035).
@@ -131,9 +130,38 @@ fn srv(name: &str, n: usize, port: u16, target: &str) -> DnsAnswer {
     }
 }
 
+/// Who answers the queries: CoreDNS (the cluster zone, the rest forwarded upstream) or
+/// a resolver outside the cluster (clients' dnsNames and node names only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Server {
+    Cluster,
+    Upstream,
+}
+
 impl Cluster {
-    /// Resolve `name` as `asker` would.
+    /// Resolve `name` as `asker` would: a pod with its resolv.conf's search path and
+    /// ndots through the cluster DNS, anyone else by what the outside world knows. (Which
+    /// nameserver answers a pod is the engine's walk to decide; see [`Self::resolve_with`].)
     pub fn resolve(&self, name: &str, asker: Asker, qtype: QueryType) -> DnsResult {
+        let (conf, server) = match asker {
+            Asker::Pod(id) => (self.resolv_conf(id), Server::Cluster),
+            Asker::Outside => (super::resolv::ResolvConf::outside(), Server::Upstream),
+        };
+        self.resolve_with(name, &conf.search, conf.ndots, server, qtype)
+    }
+
+    /// Resolve `name` as glibc's `res_search` does with this search path and ndots,
+    /// `server` answering each candidate: a name with at least `ndots` dots (or ending
+    /// in a dot) is tried as is first; otherwise each search suffix, then the name as is.
+    /// NXDOMAIN and NODATA move on to the next candidate.
+    pub fn resolve_with(
+        &self,
+        name: &str,
+        search: &[String],
+        ndots: usize,
+        server: Server,
+        qtype: QueryType,
+    ) -> DnsResult {
         let mut result = DnsResult {
             query: name.to_string(),
             qtype,
@@ -148,36 +176,23 @@ impl Cluster {
         if base.is_empty() || base.len() > MAX_NAME_LEN {
             return result;
         }
-        let pod = match asker {
-            Asker::Pod(id) => self.pods.get(id),
-            Asker::Outside => None,
-        };
-        let candidates: Vec<String> = match pod {
-            None => vec![base.to_string()],
-            Some(p) => {
-                let d = &self.config.cluster_domain;
-                let search = [
-                    format!("{}.svc.{d}", p.namespace),
-                    format!("svc.{d}"),
-                    d.clone(),
-                ];
-                let expanded = search.iter().map(|s| format!("{base}.{s}"));
-                if absolute {
-                    vec![base.to_string()]
-                } else if base.matches('.').count() >= NDOTS {
-                    std::iter::once(base.to_string()).chain(expanded).collect()
-                } else {
-                    expanded.chain(std::iter::once(base.to_string())).collect()
-                }
-            }
+        let expanded = search.iter().map(|s| format!("{base}.{s}"));
+        let candidates: Vec<String> = if absolute {
+            vec![base.to_string()]
+        } else if base.matches('.').count() >= ndots {
+            std::iter::once(base.to_string()).chain(expanded).collect()
+        } else {
+            expanded.chain(std::iter::once(base.to_string())).collect()
         };
         let mut nodata = false;
         for fqdn in candidates {
+            if result.tried.contains(&fqdn) {
+                continue;
+            }
             result.tried.push(fqdn.clone());
-            let l = if pod.is_some() {
-                self.lookup(&fqdn, qtype, 0)
-            } else {
-                self.lookup_outside(&fqdn, qtype)
+            let l = match server {
+                Server::Cluster => self.lookup(&fqdn, qtype, 0),
+                Server::Upstream => self.lookup_outside(&fqdn, qtype),
             };
             if l.found() {
                 // A CNAME whose target does not resolve: the answer keeps the CNAME and
@@ -203,6 +218,22 @@ impl Cluster {
             result.rcode = Rcode::NoError;
         }
         result
+    }
+
+    /// Whether a pod answers DNS for the cluster zone: a pod of the `kube-system/kube-dns`
+    /// Service (CoreDNS, as kubeadm deploys it) or one running a CoreDNS image. Any other
+    /// DNS server is taken to know only the outside world.
+    pub fn serves_cluster_zone(&self, pod: PodId) -> bool {
+        let Some(p) = self.pods.get(pod) else {
+            return false;
+        };
+        let kube_dns = self
+            .service_by_name("kube-system", "kube-dns")
+            .and_then(|s| self.services[s].selector.as_ref())
+            .is_some_and(|sel| {
+                p.namespace == "kube-system" && super::endpoints::selector_matches(sel, &p.labels)
+            });
+        kube_dns || p.containers.iter().any(|c| c.image.contains("coredns"))
     }
 
     /// A fully qualified name, as CoreDNS (cluster zone) or upstream answers it.

@@ -19,6 +19,7 @@ pub mod events;
 pub mod listen;
 pub mod names;
 pub mod pods;
+pub mod resolv;
 pub mod schedule;
 pub mod services;
 pub mod update;
@@ -253,6 +254,8 @@ pub struct DeclaredPort {
     pub port: u16,
     pub protocol: Protocol,
     pub host_port: Option<u16>,
+    /// `hostIP`: the node address the hostPort is bound to (`None`: every address).
+    pub host_ip: Option<Ipv4Addr>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -350,6 +353,8 @@ pub struct SimPod {
     pub node: NodeId,
     pub ip: Ipv4Addr,
     pub host_network: bool,
+    /// `dnsPolicy` and `dnsConfig` ([`resolv`]).
+    pub dns: resolv::PodDns,
     pub containers: Vec<SimContainer>,
     pub ready: bool,
     pub readiness: Readiness,

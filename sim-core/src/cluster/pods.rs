@@ -111,6 +111,7 @@ pub struct NewPod {
     pub annotations: BTreeMap<String, String>,
     pub containers: Vec<SimContainer>,
     pub host_network: bool,
+    pub dns: crate::cluster::resolv::PodDns,
     pub termination_grace_ns: u64,
     pub origin: Origin,
     pub spec_path: String,
@@ -135,7 +136,16 @@ impl NewPod {
     ) -> NewPod {
         let labels = meta.and_then(|m| m.labels.clone()).unwrap_or_default();
         let annotations = meta.and_then(|m| m.annotations.clone()).unwrap_or_default();
-        let containers = containers_of(spec, &annotations);
+        let mut containers = containers_of(spec, &annotations);
+        let host_network = spec.host_network.unwrap_or(false);
+        if host_network {
+            // The Pod a controller creates from a template gets `defaultHostNetworkPorts`
+            // (pkg/apis/core/v1/defaults.go SetDefaults_Pod): with hostNetwork, a port's
+            // hostPort is its containerPort. Templates themselves are no longer defaulted.
+            for p in containers.iter_mut().flat_map(|c| c.ports.iter_mut()) {
+                p.host_port.get_or_insert(p.port);
+            }
+        }
         let grace_s = spec
             .termination_grace_period_seconds
             .unwrap_or(DEFAULT_GRACE_S)
@@ -146,7 +156,8 @@ impl NewPod {
             labels,
             annotations,
             containers,
-            host_network: spec.host_network.unwrap_or(false),
+            host_network,
+            dns: crate::cluster::resolv::PodDns::from_spec(spec),
             termination_grace_ns: u64::try_from(grace_s)
                 .unwrap_or(0)
                 .saturating_mul(1_000_000_000),
@@ -168,6 +179,7 @@ impl NewPod {
             annotations: pod.annotations.clone(),
             containers: pod.containers.clone(),
             host_network: pod.host_network,
+            dns: pod.dns.clone(),
             termination_grace_ns: pod.termination_grace_ns,
             origin: pod.origin,
             spec_path: pod.spec_path.clone(),
@@ -285,7 +297,15 @@ fn sim_container(
                         .as_deref()
                         .and_then(Protocol::parse)
                         .unwrap_or_default(),
-                    host_port: p.host_port.and_then(|h| u16::try_from(h).ok()),
+                    host_port: p
+                        .host_port
+                        .and_then(|h| u16::try_from(h).ok())
+                        .filter(|h| *h > 0),
+                    host_ip: p
+                        .host_ip
+                        .as_deref()
+                        .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
+                        .filter(|ip| !ip.is_unspecified()),
                 })
             })
             .collect(),
@@ -489,6 +509,7 @@ pub fn place(cluster: &mut Cluster, new: NewPod, node: NodeId) -> Result<PodId, 
         node,
         ip,
         host_network: new.host_network,
+        dns: new.dns,
         containers: new.containers,
         ready: false,
         readiness: Readiness::Ready,
@@ -518,33 +539,79 @@ pub fn schedule_and_place(
     spec: &PodSpec,
     obj: Option<&LoadedObject>,
 ) -> Result<PodId, Box<Diagnostic>> {
-    let node = match schedule::choose_node(cluster, spec) {
+    let want = schedule::host_ports(&new.containers);
+    let node = match schedule::choose_node(cluster, spec, &want) {
         Ok(n) => n,
-        Err(why) => {
-            let mut d = Diagnostic::warning(
-                codes::UNSCHEDULABLE,
-                format!(
-                    "pod {}/{} stays Pending: {why}",
-                    new.namespace, new.name
-                ),
-            )
-            .help("a Pending pod has no address and is no endpoint; check nodeName, nodeSelector and affinity against the nodes' names and labels");
-            if let Some(o) = obj {
-                let field = if spec.node_name.is_some() {
-                    format!("{}.nodeName", new.spec_path)
-                } else if spec.node_selector.is_some() {
-                    format!("{}.nodeSelector", new.spec_path)
-                } else {
-                    format!("{}.affinity", new.spec_path)
-                };
-                d = d.at(o.locate(&field)).field(field);
-            }
-            return Err(Box::new(d));
-        }
+        Err(why) => return Err(Box::new(no_node(cluster, &new, spec, &want, &why, obj))),
     };
     let mut d = place(cluster, new, node);
     if let (Err(diag), Some(o)) = (&mut d, obj) {
         diag.span = Some(o.node.span);
+    }
+    d
+}
+
+/// The diagnostic of a pod that does not run, at the field that decided it.
+fn no_node(
+    cluster: &Cluster,
+    new: &NewPod,
+    spec: &PodSpec,
+    want: &[schedule::HostPort],
+    why: &schedule::NoNode,
+    obj: Option<&LoadedObject>,
+) -> Diagnostic {
+    let state = match why {
+        schedule::NoNode::Pending { .. } => "stays Pending",
+        schedule::NoNode::Rejected { .. } => "is rejected by the kubelet (Failed)",
+    };
+    let owner = match obj.map(|o| &o.object) {
+        Some(Object::Pod(_)) | None => String::new(),
+        Some(o) => format!("{} {}: ", o.kind(), o.name()),
+    };
+    let mut d = Diagnostic::warning(
+        codes::UNSCHEDULABLE,
+        format!(
+            "{owner}pod {}/{} {state}: {}",
+            new.namespace,
+            new.name,
+            why.message()
+        ),
+    );
+    let field = if why.ports() {
+        d = d.help("a hostPort (and every port of a hostNetwork pod) can be held by one pod per node: the others stay Pending and are no endpoints; expose the pods with a Service (a NodePort answers on every node) instead, or run no more replicas than nodes");
+        // The first port that collided: its hostPort, or hostNetwork when defaulting
+        // gave it (a hostNetwork pod's ports).
+        let taken = |w: &&schedule::HostPort| {
+            (0..cluster.nodes.len())
+                .any(|n| schedule::port_taken(cluster, n, std::slice::from_ref(*w)).is_some())
+        };
+        let (ci, pi) = want
+            .iter()
+            .find(taken)
+            .or(want.first())
+            .map_or((0, 0), |w| w.at);
+        let written = spec
+            .containers
+            .get(ci)
+            .and_then(|c| c.ports.as_ref()?.get(pi))
+            .is_some_and(|p| p.host_port.is_some_and(|h| h > 0));
+        if written || !new.host_network {
+            format!("{}.containers[{ci}].ports[{pi}].hostPort", new.spec_path)
+        } else {
+            format!("{}.hostNetwork", new.spec_path)
+        }
+    } else {
+        d = d.help("a Pending pod has no address and is no endpoint; check nodeName, nodeSelector and affinity against the nodes' names and labels");
+        if spec.node_name.is_some() {
+            format!("{}.nodeName", new.spec_path)
+        } else if spec.node_selector.is_some() {
+            format!("{}.nodeSelector", new.spec_path)
+        } else {
+            format!("{}.affinity", new.spec_path)
+        }
+    };
+    if let Some(o) = obj {
+        d = d.at(o.locate(&field)).field(field);
     }
     d
 }
@@ -745,6 +812,13 @@ pub fn create_from_object(cluster: &mut Cluster, obj: &LoadedObject, origin: Ori
                     .insert("controller-revision-hash".into(), hash.clone());
                 new.labels
                     .insert("pod-template-generation".into(), "1".into());
+                // The default scheduler binds the pod to its node, NodePorts included.
+                let want = schedule::host_ports(&new.containers);
+                if let Some(why) = schedule::daemon_misfit(cluster, node, &want) {
+                    let d = no_node(cluster, &new, &spec, &want, &why, Some(obj));
+                    cluster.diagnostics.push(d);
+                    continue;
+                }
                 let r = place(cluster, new, node);
                 push(cluster, r);
             }

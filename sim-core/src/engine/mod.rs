@@ -13,6 +13,7 @@ pub mod conntrack;
 pub mod expect;
 mod node;
 mod pod;
+mod portmap;
 pub mod ports;
 mod reply;
 pub mod report;

@@ -6,7 +6,7 @@
 //! SNAT again ([`super::conntrack`]).
 
 use crate::cluster::endpoints::GivenHost;
-use crate::cluster::{NodeId, ProxyMode};
+use crate::cluster::{Bind, ListenSource, NodeId};
 use crate::net::{FiveTuple, Protocol};
 use crate::policy::Direction;
 use crate::proxy::{ProxyAction, ProxyDecision, ProxyInput};
@@ -23,8 +23,9 @@ use super::{End, Engine, Walk};
 #[derive(Clone, Copy, Debug)]
 enum Translation {
     /// A new connection: the nat table's rules (kube-proxy's DNAT in PREROUTING, and
-    /// `masquerade`: whether it marked the packet for masquerade in POSTROUTING).
-    Rules { masquerade: bool },
+    /// `masquerade`: who marked the packet for masquerade in POSTROUTING, kube-proxy or
+    /// portmap for a hostPort).
+    Rules { masquerade: Option<Masquerader> },
     /// A packet of a connection conntrack knows: the entry's translation, both halves.
     Tracked(conntrack::Entry),
 }
@@ -64,8 +65,8 @@ impl Engine {
         Ok(next)
     }
 
-    /// conntrack, then kube-proxy: the translation the packet gets here, or how
-    /// kube-proxy ended the packet.
+    /// conntrack, then kube-proxy, then portmap (hostPorts): the translation the packet
+    /// gets here, or how kube-proxy ended the packet.
     fn prerouting(
         &mut self,
         n: NodeId,
@@ -102,7 +103,15 @@ impl Engine {
             now_ns: w.t_ns,
         };
         let decision = self.proxy.process(&self.cluster, &input, &mut self.rng);
-        let masquerade = self.kube_proxy(n, decision, w)?;
+        if decision.action == ProxyAction::NotMatched
+            && let Some(marked) = self.portmap(n, arrival, w)
+        {
+            let masquerade = Some(Masquerader::Portmap).filter(|_| marked);
+            return Ok(Translation::Rules { masquerade });
+        }
+        let mode = self.cluster.config.proxy.mode;
+        let marked = self.kube_proxy(n, decision, w)?;
+        let masquerade = Some(Masquerader::KubeProxy(mode)).filter(|_| marked);
         Ok(Translation::Rules { masquerade })
     }
 
@@ -122,7 +131,7 @@ impl Engine {
         ));
         if let Translation::Rules { masquerade } = translation {
             self.conntrack
-                .insert(n, arrived, w.tuple, masquerade, w.t_ns);
+                .insert(n, arrived, w.tuple, masquerade.is_some(), w.t_ns);
         }
     }
 
@@ -259,7 +268,7 @@ impl Engine {
                 return;
             }
         };
-        if masquerade {
+        if let Some(by) = masquerade {
             let before = w.tuple;
             let node = &self.cluster.nodes[n];
             let bridge = node.pod_cidr.nth(1).unwrap_or(node.ip);
@@ -270,12 +279,9 @@ impl Engine {
                 Place::External if node.pod_cidr.contains(w.tuple.dst.ip) => bridge,
                 _ => node.ip,
             };
-            let mode: ProxyMode = self.cluster.config.proxy.mode;
             w.rewrite(
                 Place::Node(n),
-                Step::Masquerade {
-                    by: Masquerader::KubeProxy(mode),
-                },
+                Step::Masquerade { by },
                 NatKind::Masquerade,
                 before,
             );
@@ -316,7 +322,92 @@ impl Engine {
                 source_seen: Some(w.tuple.src.ip),
             };
         }
+        if let Some(end) = self.host_network_socket(n, w) {
+            return end;
+        }
         w.note(Place::Node(n), Step::Refuse(NoSocket::Node));
         End::failed(Outcome::Refused, Reason::NoListener)
+    }
+
+    /// The sockets of the node's hostNetwork pods: they listen in the node's own network
+    /// namespace, on its addresses (and its loopback), as their containers would in a
+    /// pod of their own. A container whose sockets simctl only assumes claims no port of
+    /// the node, except those a Service sends to it on (its endpoints' ports), so an
+    /// unknown image never answers for the whole node.
+    fn host_network_socket(&mut self, n: NodeId, w: &mut Walk) -> Option<End> {
+        let (dst, port, proto) = (w.tuple.dst.ip, w.tuple.dst.port, w.tuple.protocol);
+        let from_inside = dst.is_loopback();
+        let c = &self.cluster;
+        let on_host = |p: &crate::cluster::SimPod| p.alive() && p.host_network && p.node == n;
+        let known = c
+            .pods
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| on_host(p))
+            .find_map(|(id, p)| {
+                p.containers
+                    .iter()
+                    .position(|k| {
+                        k.listen.source != ListenSource::Assumed
+                            && k.listen.accepts(dst, port, proto, from_inside)
+                    })
+                    .map(|k| (id, k))
+            });
+        let assumed = || {
+            (0..c.services.len())
+                .filter(|&s| c.services[s].alive)
+                .flat_map(|s| (0..c.services[s].ports.len()).map(move |i| (s, i)))
+                .flat_map(|(s, i)| c.endpoints(s, i))
+                .filter(|e| e.ip == dst && e.port == port)
+                .filter_map(|e| e.pod)
+                .filter(|&p| on_host(&c.pods[p]))
+                .find_map(|p| {
+                    c.pods[p]
+                        .containers
+                        .iter()
+                        .position(|k| k.listen.source == ListenSource::Assumed)
+                        .map(|k| (p, k))
+                })
+        };
+        let source_seen = Some(w.tuple.src.ip);
+        if let Some((pod, container)) = known.or_else(assumed) {
+            w.note(
+                Place::Node(n),
+                Step::Accept(Socket::Container { pod, container }),
+            );
+            return Some(End {
+                outcome: Outcome::Delivered,
+                reason: None,
+                backend: Some(Backend::Pod { pod, port }),
+                source_seen,
+            });
+        }
+        // A hostNetwork pod's socket bound to 127.0.0.1 only.
+        let loopback =
+            c.pods
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| on_host(p))
+                .find(|(_, p)| {
+                    p.containers.iter().any(|k| {
+                        k.listen.sockets.iter().any(|s| {
+                            s.port == port && s.protocol == proto && s.bind == Bind::Loopback
+                        })
+                    })
+                });
+        let (pod, _) = loopback?;
+        w.note(
+            Place::Node(n),
+            Step::Refuse(NoSocket::Pod {
+                pod,
+                loopback: true,
+            }),
+        );
+        Some(End {
+            outcome: Outcome::Refused,
+            reason: Some(Reason::BoundToLoopback),
+            backend: Some(Backend::Pod { pod, port }),
+            source_seen,
+        })
     }
 }

@@ -3,12 +3,16 @@
 
 use std::net::Ipv4Addr;
 
-use crate::cluster::dns::{Asker, DnsResult, QueryType, Rcode};
+use crate::cluster::dns::{Asker, DnsResult, QueryType, Rcode, Server};
+use crate::cluster::resolv::Nameserver;
 use crate::net::{FiveTuple, Protocol, SockAddr};
-use crate::trace::{Flow, Hop, Outcome, Place, Reason, Step};
+use crate::trace::{Backend, Flow, Hop, Outcome, Place, Reason, Step};
 
 use super::traffic::{self, Sender, Target, TrafficPlan};
 use super::{End, Engine};
+
+/// glibc's RES_TIMEOUT: how long the resolver waits for a nameserver before the next.
+const RES_TIMEOUT_NS: u64 = 5_000_000_000;
 
 const UNSPECIFIED: SockAddr = SockAddr {
     ip: Ipv4Addr::UNSPECIFIED,
@@ -161,12 +165,14 @@ impl Engine {
         flow
     }
 
-    /// Look a name up as `sender` would. A pod asking for a DNS name sends a real query:
-    /// a UDP packet to its nameserver (the `kube-system/kube-dns` ClusterIP) that crosses
-    /// kube-proxy, NetworkPolicy and the CoreDNS pods' sockets like any other packet, so
-    /// a default-deny egress policy that forgets port 53 breaks name resolution. Node
-    /// names and `pod/...` references need no query. Returns the answer and when it
-    /// arrives, or how the query failed.
+    /// Look a name up as `sender` would. A pod asking for a DNS name sends real queries
+    /// to the nameservers of its resolv.conf ([`crate::cluster::resolv`]), in order: a
+    /// UDP packet that crosses kube-proxy, NetworkPolicy and the server's sockets like any
+    /// other packet, so a default-deny egress policy that forgets port 53 breaks name
+    /// resolution, and a nameserver no simulated host answers times out (the resolver
+    /// then tries the next). The node's resolver (dnsPolicy Default) is asked without a
+    /// packet of the cluster's. Node names and `pod/...` references need no query.
+    /// Returns the answer and when it arrives, or how the queries failed.
     fn name_lookup(
         &mut self,
         sender: Sender,
@@ -180,10 +186,8 @@ impl Engine {
             Sender::Pod(p) => Some(p),
             _ => None,
         };
-        let dns_service = self.cluster.service_by_name("kube-system", "kube-dns");
-        let nameserver = dns_service.and_then(|s| self.cluster.services[s].cluster_ip);
         let needs_query = self.cluster.node_by_name(name).is_none() && !name.starts_with("pod/");
-        let (Some(p), Some(ns_ip), true) = (pod, nameserver, needs_query) else {
+        let (Some(p), true) = (pod, needs_query) else {
             let result = match qtype {
                 QueryType::A => self.lookup(name, sender),
                 QueryType::Srv => self.cluster.resolve(name, Asker::Outside, qtype),
@@ -199,43 +203,116 @@ impl Engine {
             });
             return Ok((result, t0));
         };
+        let conf = self.cluster.resolv_conf(p);
+        let mut t = t0;
+        let mut failed = End::failed(Outcome::Timeout, Reason::NoHost);
+        let count = conf.nameservers.len();
+        for (i, ns) in conf.nameservers.iter().enumerate() {
+            let last = i + 1 == count;
+            let server = match *ns {
+                Nameserver::Node => {
+                    hops.push(Hop {
+                        at_ns: t,
+                        place: Place::Pod(p),
+                        packet: None,
+                        nat: None,
+                        step: Step::NodeResolver {
+                            node: self.cluster.pods[p].node,
+                        },
+                    });
+                    Ok((Server::Upstream, t))
+                }
+                Nameserver::Ip(ip) => self.dns_query(p, ip, query_port, t, last, hops),
+            };
+            match server {
+                Ok((server, answered)) => {
+                    let result =
+                        self.cluster
+                            .resolve_with(name, &conf.search, conf.ndots, server, qtype);
+                    return Ok((result, answered));
+                }
+                Err((end, until)) => {
+                    // A timeout costs the resolver its wait (glibc: 5 s) before the next
+                    // nameserver; a refusal moves on at once.
+                    t = if end.outcome == Outcome::Timeout {
+                        until.saturating_add(RES_TIMEOUT_NS)
+                    } else {
+                        until
+                    };
+                    failed = end;
+                }
+            }
+        }
+        Err(failed)
+    }
+
+    /// One DNS query from pod `p` to `ip`:53 and its answer: who answers it (CoreDNS
+    /// with the cluster zone, or a DNS server that knows only the outside world) and
+    /// when, or how it failed and when that was known.
+    fn dns_query(
+        &mut self,
+        p: crate::cluster::PodId,
+        ip: Ipv4Addr,
+        query_port: u16,
+        t0: u64,
+        last: bool,
+        hops: &mut Vec<Hop>,
+    ) -> Result<(Server, u64), (End, u64)> {
         let query = FiveTuple {
             protocol: Protocol::Udp,
             src: SockAddr {
                 ip: self.cluster.pods[p].ip,
                 port: query_port,
             },
-            dst: SockAddr {
-                ip: ns_ip,
-                port: 53,
-            },
+            dst: SockAddr { ip, port: 53 },
         };
         let mut masq = false;
         let mut query_hops = Vec::new();
-        let end = self.walk(sender, Place::Pod(p), query, t0, &mut query_hops, &mut masq);
+        let end = self.walk(
+            Sender::Pod(p),
+            Place::Pod(p),
+            query,
+            t0,
+            &mut query_hops,
+            &mut masq,
+        );
         if let Some(first) = query_hops.first_mut() {
             first.step = Step::DnsQuery { server: query.dst };
         }
         let sent_until = query_hops.last().map_or(t0, |h| h.at_ns);
         hops.extend(query_hops);
         if end.outcome != Outcome::Delivered {
+            // Nothing routes the query anywhere that answers: the resolver hears nothing.
+            let (outcome, reason) = if end.reason == Some(Reason::NoRoute) {
+                (Outcome::Timeout, Some(Reason::NoHost))
+            } else {
+                (end.outcome, end.reason)
+            };
             hops.push(Hop {
                 at_ns: sent_until,
                 place: Place::Pod(p),
                 packet: Some(query),
                 nat: None,
                 step: Step::DnsUnanswered {
-                    outcome: end.outcome,
-                    reason: end.reason,
+                    outcome,
+                    reason,
+                    last,
                 },
             });
-            return Err(End {
+            let end = End {
+                outcome,
+                reason,
                 backend: None,
                 source_seen: None,
-                ..end
-            });
+            };
+            return Err((end, sent_until));
         }
-        let result = self.cluster.resolve(name, Asker::Pod(p), qtype);
+        let server = match end.backend {
+            Some(Backend::Pod { pod, .. }) if self.cluster.serves_cluster_zone(pod) => {
+                Server::Cluster
+            }
+            _ => Server::Upstream,
+        };
         // The answer travels back over the same links, in the same time.
         let answered = sent_until.saturating_add(sent_until.saturating_sub(t0));
         hops.push(Hop {
@@ -245,7 +322,7 @@ impl Engine {
             nat: None,
             step: Step::DnsAnswer,
         });
-        Ok((result, answered))
+        Ok((server, answered))
     }
 
     /// Resolve a host name as `sender` would: pods through the cluster DNS, others by

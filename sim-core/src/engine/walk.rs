@@ -88,11 +88,15 @@ impl Engine {
                     Err(self.at_pod(p, &mut w))
                 }
                 Place::Pod(p) if w.path.len() == 1 => {
-                    // Leaving the sending pod: to its node, over its veth.
-                    Ok((
-                        Place::Node(self.cluster.pods[p].node),
-                        Arrival::LocalPod(Some(p)),
-                    ))
+                    // Leaving the sending pod: to its node, over its veth; a hostNetwork
+                    // pod has none, it sends as a process of the node.
+                    let pod = &self.cluster.pods[p];
+                    let how = if pod.host_network {
+                        Arrival::Host
+                    } else {
+                        Arrival::LocalPod(Some(p))
+                    };
+                    Ok((Place::Node(pod.node), how))
                 }
                 Place::Internet => self.internet(&mut w),
                 Place::LoadBalancer => self.load_balancer(&mut w),

@@ -165,7 +165,12 @@ pub fn explain(report: &Report, f: &Flow) -> Option<Explanation> {
             x.cause = Some(locate(report, cause.origin, &cause.field));
         }
     }
+    let unanswered = f
+        .hops
+        .last()
+        .is_some_and(|h| matches!(h.step, crate::trace::Step::DnsUnanswered { .. }));
     match reason {
+        _ if unanswered && reason == Reason::NoHost => dns_unanswered(report, f, &mut x),
         Reason::NoListener | Reason::BoundToLoopback => no_listener(report, f, &mut x),
         Reason::NoEndpoints => no_endpoints(report, f, &mut x),
         Reason::PolicyDenied => policy_denied(report, f, &mut x),
@@ -1265,6 +1270,30 @@ fn source_range(report: &Report, f: &Flow, x: &mut Explanation) {
         f.tuple.src.ip
     ));
     x.fix = format!("add {}/32 to loadBalancerSourceRanges", f.tuple.src.ip);
+}
+
+/// No nameserver of the pod's resolv.conf answered: the pod's dnsConfig (or dnsPolicy)
+/// named servers that are not there.
+fn dns_unanswered(report: &Report, f: &Flow, x: &mut Explanation) {
+    let c = &report.run.cluster;
+    let Some(p) = f.hops.first().and_then(|h| match h.place {
+        crate::trace::Place::Pod(p) => c.pods.get(p),
+        _ => None,
+    }) else {
+        return;
+    };
+    let field = if p.dns.nameservers.is_empty() {
+        format!("{}.dnsPolicy", p.spec_path)
+    } else {
+        format!("{}.dnsConfig.nameservers", p.spec_path)
+    };
+    x.cause = Some(locate(report, p.origin, &field));
+    x.fix = match c.cluster_dns() {
+        Some(ip) => format!(
+            "name a nameserver that answers: the cluster DNS is {ip} (dnsPolicy ClusterFirst, or {ip} in dnsConfig.nameservers)"
+        ),
+        None => "name a nameserver that answers".into(),
+    };
 }
 
 fn no_service_port(report: &Report, f: &Flow, x: &mut Explanation) {

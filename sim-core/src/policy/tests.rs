@@ -97,6 +97,7 @@ fn pod(
         node: 0,
         ip,
         host_network: false,
+        dns: Default::default(),
         containers: vec![SimContainer {
             name: "main".to_string(),
             image: "example/app".to_string(),
@@ -107,6 +108,7 @@ fn pod(
                     port: *port,
                     protocol: *protocol,
                     host_port: None,
+                    host_ip: None,
                 })
                 .collect(),
             listen: Listen {

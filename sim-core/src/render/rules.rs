@@ -87,6 +87,15 @@ pub fn rules(v: &View, hop: &Hop) -> Vec<RuleStep> {
             )]
         }
         Step::Masquerade { by } => vec![masquerade_rule(*by)],
+        Step::HostPortDnat {
+            pod,
+            container,
+            port,
+            masquerade,
+        } => {
+            let seen = hop.nat.map_or(t, |n| n.before);
+            host_port_rules(c, (*pod, *container, *port), *masquerade, &seen)
+        }
         Step::Policy(p) => {
             let dir = p.direction.field();
             let rule = if !p.verdict.allowed {
@@ -151,6 +160,11 @@ fn masquerade_rule(by: Masquerader) -> RuleStep {
             "KUBE-POSTROUTING",
             "-m mark --mark 0x4000/0x4000 -j MASQUERADE --random-fully".into(),
         ),
+        Masquerader::Portmap => step(
+            IPT_NAT,
+            "CNI-HOSTPORT-MASQ",
+            "-m mark --mark 0x2000/0x2000 -j MASQUERADE".into(),
+        ),
         Masquerader::Cni(cidr) => step(
             "CNI nat",
             "POSTROUTING",
@@ -158,6 +172,80 @@ fn masquerade_rule(by: Masquerader) -> RuleStep {
         ),
         Masquerader::Conntrack => step("conntrack", "", "existing connection".into()),
     }
+}
+
+/// The portmap plugin's rules that matched (plugins/meta/portmap/portmap.go): the jump
+/// for local destinations, the per-pod chain's entry for the port, its masquerade mark
+/// when the source is the pod's subnet or localhost, and the DNAT. The per-pod chain's
+/// real suffix hashes the network name and the container ID; simctl's hashes the pod.
+fn host_port_rules(
+    c: &Cluster,
+    (pod, container, port): (usize, usize, usize),
+    masquerade: bool,
+    seen: &FiveTuple,
+) -> Vec<RuleStep> {
+    let (Some(p), Some(d)) = (
+        c.pods.get(pod),
+        c.pods
+            .get(pod)
+            .and_then(|p| p.containers.get(container)?.ports.get(port)),
+    ) else {
+        return Vec::new();
+    };
+    let hash = |salt: &str| {
+        crate::cluster::names::fnv32a(format!("{salt}{}/{}", p.namespace, p.name).as_bytes())
+    };
+    let hex = format!("{:08x}{:08x}{:08x}", hash("a"), hash("b"), hash("c"));
+    let chain = format!("CNI-DN-{}", &hex[..21]);
+    let proto = seen.protocol.lower();
+    let own = c
+        .nodes
+        .get(p.node)
+        .is_some_and(|n| n.addresses().any(|a| a == seen.src.ip));
+    let entry = if seen.src.ip.is_loopback() || own {
+        "OUTPUT"
+    } else {
+        "PREROUTING"
+    };
+    let mut base = format!("-p {proto} --dport {}", seen.dst.port);
+    if let Some(ip) = d.host_ip {
+        base.push_str(&format!(" -d {ip}/32"));
+    }
+    let mut out = vec![
+        step(
+            IPT_NAT,
+            entry,
+            "-m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT".into(),
+        ),
+        step(
+            IPT_NAT,
+            "CNI-HOSTPORT-DNAT",
+            format!(
+                "-p {proto} -m multiport --destination-ports {} -j {chain}",
+                seen.dst.port
+            ),
+        ),
+    ];
+    if masquerade {
+        let src = if seen.src.ip.is_loopback() {
+            "127.0.0.1/32".to_string()
+        } else {
+            c.nodes
+                .get(p.node)
+                .map_or_else(String::new, |n| n.pod_cidr.to_string())
+        };
+        out.push(step(
+            IPT_NAT,
+            &chain,
+            format!("{base} -s {src} -j CNI-HOSTPORT-SETMARK"),
+        ));
+    }
+    out.push(step(
+        IPT_NAT,
+        &chain,
+        format!("{base} -j DNAT --to-destination {}:{}", p.ip, d.port),
+    ));
+    out
 }
 
 /// What kube-proxy matched, rule by rule. `seen` is the packet as kube-proxy saw it

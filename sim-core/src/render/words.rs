@@ -71,17 +71,66 @@ pub fn words(v: &View, flow: &Flow, hop: &Hop) -> Words {
             describe(&t)
         )),
         Step::DnsQuery { server } => Words::plain(format!(
-            "{} asks kube-dns {server} for {}",
+            "{} asks {} for {}",
             place_name(c, hop.place),
+            match nameserver_words(v, server.ip).as_str() {
+                "kube-dns" => format!("kube-dns {server}"),
+                _ => format!("nameserver {server}"),
+            },
             queried_name(v, flow)
         )),
-        Step::DnsUnanswered { outcome, reason } => Words::plain(format!(
-            "the DNS query for {} got no answer ({}{}): the name cannot be resolved, so no connection is attempted",
-            queried_name(v, flow),
+        Step::DnsUnanswered {
             outcome,
-            reason.map(|r| format!(", {r}")).unwrap_or_default()
+            reason,
+            last,
+        } => {
+            let nobody = if *reason == Some(Reason::NoHost)
+                && !c.config.cluster_cidr.contains(t.dst.ip)
+                && !c.config.service_cidr.contains(t.dst.ip)
+            {
+                format!(
+                    "; no simulated host has {}: simctl's world is the cluster, its nodes and clients, so nothing answers there and the resolver waits in vain",
+                    t.dst.ip
+                )
+            } else {
+                String::new()
+            };
+            Words::plain(format!(
+                "the DNS query for {} to {} got no answer ({}{}){nobody}: {}",
+                queried_name(v, flow),
+                t.dst.ip,
+                outcome,
+                reason.map(|r| format!(", {r}")).unwrap_or_default(),
+                if *last {
+                    "the name cannot be resolved, so no connection is attempted"
+                } else {
+                    "the resolver tries its next nameserver"
+                }
+            ))
+        }
+        Step::NodeResolver { node } => Words::plain(format!(
+            "{} asks the resolver of its node {} (dnsPolicy {}: the node's resolv.conf), which knows node names and clients' dnsNames, not cluster names: {}",
+            place_name(c, hop.place),
+            c.nodes.get(*node).map_or("?", |n| n.name.as_str()),
+            match hop.place {
+                Place::Pod(p) => c.pods.get(p).map_or("Default", |p| {
+                    if p.host_network
+                        && p.dns.policy == crate::cluster::resolv::DnsPolicy::ClusterFirst
+                    {
+                        "ClusterFirst on a hostNetwork pod falls back to Default"
+                    } else {
+                        p.dns.policy.as_str()
+                    }
+                }),
+                _ => "Default",
+            },
+            answer_words(v, flow)
         )),
-        Step::DnsAnswer => Words::plain(format!("kube-dns answers: {}", answer_words(v, flow))),
+        Step::DnsAnswer => Words::plain(format!(
+            "{} answers: {}",
+            nameserver_words(v, t.src.ip),
+            answer_words(v, flow)
+        )),
         Step::Lookup => Words::plain(answer_words(v, flow)),
         Step::NoSender(why) => {
             Words::plain(format!("cannot send: {}", sender_missing(v, flow, *why)))
@@ -168,6 +217,26 @@ pub fn words(v: &View, flow: &Flow, hop: &Hop) -> Words {
             node_name(),
             "conntrack already knows this connection; same translation as before".into(),
         ),
+        Step::HostPortDnat {
+            pod, masquerade, ..
+        } => {
+            let before = hop.nat.map_or(t.dst, |n| n.before.dst);
+            let to = hop.nat.map_or(t.dst, |n| n.after.dst);
+            Words::at(
+                node_name(),
+                format!(
+                    "portmap (the CNI's hostPort rule on the pod's node) DNATs {}/{} to pod {} {to}{}",
+                    before.port,
+                    t.protocol,
+                    pod_name(*pod),
+                    if *masquerade {
+                        " and marks it for masquerade (hairpin or localhost)"
+                    } else {
+                        "; the source is kept"
+                    }
+                ),
+            )
+        }
         Step::ProxyReject { proxy, reason } => Words::at(
             node_name(),
             format!(
@@ -216,6 +285,10 @@ pub fn words(v: &View, flow: &Flow, hop: &Hop) -> Words {
                         "masquerade: the source becomes {to}, so the reply comes back through {node}"
                     ),
                 ),
+                Masquerader::Portmap => Words::at(
+                    node,
+                    format!("portmap masquerades the hostPort connection: the source becomes {to}"),
+                ),
                 Masquerader::Cni(_) => Words::at(
                     node,
                     format!(
@@ -260,15 +333,42 @@ pub fn words(v: &View, flow: &Flow, hop: &Hop) -> Words {
             };
             Words::at(pod_name(*pod), body)
         }
-        Step::Refuse(NoSocket::Node) => Words::at(
-            node_name(),
-            format!(
-                "nothing on the node listens on {}/{} and it is no NodePort: {}",
-                t.dst.port,
-                t.protocol,
-                reject_words(t.protocol)
-            ),
-        ),
+        Step::Refuse(NoSocket::Node) => {
+            // A hostPort opens the port on the pod's own node only.
+            let elsewhere: Vec<String> = c
+                .pods
+                .iter()
+                .filter(|p| p.alive() && !p.host_network && Place::Node(p.node) != hop.place)
+                .filter(|p| {
+                    p.containers
+                        .iter()
+                        .flat_map(|k| k.ports.iter())
+                        .any(|d| d.host_port == Some(t.dst.port) && d.protocol == t.protocol)
+                })
+                .map(|p| {
+                    let node = c.nodes.get(p.node).map_or("?", |n| n.name.as_str());
+                    format!("pod {} on {node}", p.name)
+                })
+                .collect();
+            let hint = if elsewhere.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (hostPort {} is open only on the node of the pod that asks for it: {})",
+                    t.dst.port,
+                    elsewhere.join(", ")
+                )
+            };
+            Words::at(
+                node_name(),
+                format!(
+                    "nothing on the node listens on {}/{} and it is no NodePort{hint}: {}",
+                    t.dst.port,
+                    t.protocol,
+                    reject_words(t.protocol)
+                ),
+            )
+        }
         Step::Reply { refused } => Words::plain(format!(
             "{} answers {} {}",
             place_name(c, hop.place),
@@ -332,6 +432,15 @@ fn queried_name<'a>(v: &View<'a>, flow: &Flow) -> &'a str {
 }
 
 /// The flow's DNS answer in words.
+/// `kube-dns` for the cluster DNS address, else `nameserver <ip>`.
+fn nameserver_words(v: &View, ip: std::net::Ipv4Addr) -> String {
+    if v.cluster.cluster_dns() == Some(ip) {
+        "kube-dns".into()
+    } else {
+        format!("nameserver {ip}")
+    }
+}
+
 fn answer_words(v: &View, flow: &Flow) -> String {
     match &flow.dns {
         Some(r) => dns_words(r),
@@ -495,7 +604,15 @@ fn accept_words(v: &View, hop: &Hop, socket: Socket, t: &FiveTuple) -> Words {
             let k = p
                 .and_then(|p| p.containers.get(container))
                 .map_or("?", |k| k.name.as_str());
-            Words::at(name, format!("container {k} accepts on {port}/{proto}"))
+            let host = if p.is_some_and(|p| p.host_network) {
+                " (hostNetwork: a socket of the node's own network namespace)"
+            } else {
+                ""
+            };
+            Words::at(
+                name,
+                format!("container {k} accepts on {port}/{proto}{host}"),
+            )
         }
         Socket::ApiServer => Words::at(
             place_name(c, hop.place),
