@@ -154,6 +154,12 @@ const TABLE: &[(&str, &str, &str, bool)] = &[
         "is in serviceCIDR",
         true,
     ),
+    (
+        "27-hostport-on-one-node.yaml",
+        "NoListener",
+        "hostPort 8080 is open only on the node of the pod that asks for it: pod app on node-1",
+        true,
+    ),
 ];
 
 fn path(file: &str) -> String {

@@ -32,6 +32,9 @@ const GLIBC_NDOTS: usize = 1;
 /// The kubelet's `defaultDNSOptions`.
 const CLUSTER_NDOTS: usize = 5;
 
+/// resolv.conf `options`: name and value.
+type Options = Vec<(String, Option<String>)>;
+
 /// `spec.dnsPolicy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum DnsPolicy {
@@ -170,23 +173,20 @@ impl Cluster {
         };
         let kind = dns_type(pod.dns.policy, pod.host_network);
         let d = &self.config.cluster_domain;
-        let (mut nameservers, mut search, mut options): (
-            Vec<Nameserver>,
-            Vec<String>,
-            Vec<(String, Option<String>)>,
-        ) = match kind {
-            DnsType::None => (Vec::new(), Vec::new(), Vec::new()),
-            DnsType::Host => (vec![Nameserver::Node], Vec::new(), Vec::new()),
-            DnsType::Cluster => (
-                self.cluster_dns().map(Nameserver::Ip).into_iter().collect(),
-                vec![
-                    format!("{}.svc.{d}", pod.namespace),
-                    format!("svc.{d}"),
-                    d.clone(),
-                ],
-                vec![("ndots".into(), Some(CLUSTER_NDOTS.to_string()))],
-            ),
-        };
+        let (mut nameservers, mut search, mut options): (Vec<Nameserver>, Vec<String>, Options) =
+            match kind {
+                DnsType::None => (Vec::new(), Vec::new(), Vec::new()),
+                DnsType::Host => (vec![Nameserver::Node], Vec::new(), Vec::new()),
+                DnsType::Cluster => (
+                    self.cluster_dns().map(Nameserver::Ip).into_iter().collect(),
+                    vec![
+                        format!("{}.svc.{d}", pod.namespace),
+                        format!("svc.{d}"),
+                        d.clone(),
+                    ],
+                    vec![("ndots".into(), Some(CLUSTER_NDOTS.to_string()))],
+                ),
+            };
         for ns in &pod.dns.nameservers {
             push_unique(&mut nameservers, Nameserver::Ip(*ns));
         }
