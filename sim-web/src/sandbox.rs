@@ -524,6 +524,10 @@ fn pod_place(c: &Cluster, p: PodId, pod: &SimPod) -> PlaceDoc {
         ),
         Readiness::SetByEvent { .. } => "not ready (set by an event)".into(),
         Readiness::NodeDown => "not ready: its node is down".into(),
+        Readiness::StatusNotReady { reason } if reason.is_empty() => {
+            "not ready: its status says so".into()
+        }
+        Readiness::StatusNotReady { reason } => format!("not ready: its status says so ({reason})"),
     });
     if pod.terminating() {
         detail.push("terminating".into());

@@ -18,7 +18,7 @@
 //!    workloads in input order ([`pods`]).
 //! 6. Endpoints given by EndpointSlice and Endpoints objects, and NetworkPolicies.
 
-use super::{names, pods, services};
+use super::{live, names, pods, services};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -69,8 +69,11 @@ pub mod codes {
 /// asking for one nodePort, ...) are in `Cluster::diagnostics`.
 pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Cluster {
     let spec = loaded.scenario.as_ref().map(|s| &s.doc.spec);
+    let mut diagnostics = Vec::new();
+    let mut config = config(spec, opts);
+    live::infer_ranges(&mut config, loaded, &mut diagnostics);
     let mut cluster = Cluster {
-        config: config(spec, opts),
+        config,
         nodes: Vec::new(),
         clients: Vec::new(),
         namespaces: BTreeMap::new(),
@@ -80,7 +83,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Cluster {
         given_endpoints: Vec::new(),
         reserved: Default::default(),
         workloads: Vec::new(),
-        diagnostics: Vec::new(),
+        diagnostics,
     };
     cluster.config.namespace = loaded.namespace.clone();
     build_nodes(&mut cluster, spec, loaded);
@@ -120,8 +123,9 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Cluster {
     if default_dns {
         add_coredns_pods(&mut cluster);
     }
+    let claims = live::claims_of(&objects);
     for (obj, origin) in &objects {
-        pods::create_from_object(&mut cluster, obj, *origin);
+        pods::create_claimed(&mut cluster, obj, *origin, &claims);
     }
     for (obj, origin) in &objects {
         add_given_endpoints(&mut cluster, obj, *origin);
@@ -682,6 +686,8 @@ fn add_coredns_pods(cluster: &mut Cluster) {
             subdomain: None,
             ip: None,
             applied_spec: None,
+            owner: None,
+            status_ready: None,
         };
         if let Err(d) = pods::schedule_and_place(cluster, new, &spec, None) {
             cluster.diagnostics.push(*d);

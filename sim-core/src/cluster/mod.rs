@@ -17,6 +17,7 @@ pub mod dns;
 pub mod endpoints;
 pub mod events;
 pub mod listen;
+pub mod live;
 pub mod names;
 pub mod pods;
 pub mod resolv;
@@ -330,6 +331,11 @@ pub enum Readiness {
     },
     /// Its node is down.
     NodeDown,
+    /// A live Pod whose `Ready` condition is False in the input (the condition's message
+    /// or reason): the kubelet said so ([`live`]).
+    StatusNotReady {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -370,6 +376,11 @@ pub struct SimPod {
     /// The spec of a Pod object as last applied, for an update's validation (a pod's
     /// spec is mostly immutable); `None` for a controller's pods.
     pub applied_spec: Option<std::sync::Arc<k8s_openapi::api::core::v1::PodSpec>>,
+    /// Its controller, when known from the input's ownerReferences ([`live`]); else
+    /// [`pods::owner_of`] recovers it from the names and labels controllers give.
+    pub owner: Option<pods::Owner>,
+    /// A live Pod's `Ready` condition (ready, its reason), which decides its readiness.
+    pub status_ready: Option<(bool, String)>,
 }
 
 impl SimPod {

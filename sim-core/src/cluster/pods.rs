@@ -21,6 +21,7 @@ use std::net::Ipv4Addr;
 use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::live;
 use super::names;
 use super::schedule;
 use crate::cluster::listen;
@@ -71,8 +72,13 @@ pub struct Owner {
     pub deployment: Option<String>,
 }
 
-/// The controller of a workload pod; `None` for a pod made from a Pod object.
+/// The controller of a workload pod: the one the input's ownerReferences name
+/// ([`super::live`]), else recovered from the names and labels a controller gives;
+/// `None` for a pod made from a Pod object that no controller of the input owns.
 pub fn owner_of(pod: &SimPod) -> Option<Owner> {
+    if let Some(o) = &pod.owner {
+        return Some(o.clone());
+    }
     if pod.spec_path != "spec.template.spec" {
         return None;
     }
@@ -122,6 +128,10 @@ pub struct NewPod {
     pub ip: Option<Ipv4Addr>,
     /// A Pod object's spec (see [`SimPod::applied_spec`]).
     pub applied_spec: Option<std::sync::Arc<PodSpec>>,
+    /// See [`SimPod::owner`].
+    pub owner: Option<Owner>,
+    /// See [`SimPod::status_ready`].
+    pub status_ready: Option<(bool, String)>,
 }
 
 impl NewPod {
@@ -167,6 +177,8 @@ impl NewPod {
             subdomain: spec.subdomain.clone().filter(|s| !s.is_empty()),
             ip: None,
             applied_spec: None,
+            owner: None,
+            status_ready: None,
         }
     }
 
@@ -187,6 +199,8 @@ impl NewPod {
             subdomain: pod.subdomain.clone(),
             ip: None,
             applied_spec: None,
+            owner: pod.owner.clone(),
+            status_ready: None,
         }
     }
 }
@@ -338,6 +352,16 @@ pub fn base_readiness(pod: &SimPod) -> Readiness {
         .is_some_and(|v| v.eq_ignore_ascii_case("false"))
     {
         return Readiness::AnnotatedNotReady;
+    }
+    // A live pod's Ready condition is what the kubelet saw: it decides.
+    match &pod.status_ready {
+        Some((true, _)) => return Readiness::Ready,
+        Some((false, reason)) => {
+            return Readiness::StatusNotReady {
+                reason: reason.clone(),
+            };
+        }
+        None => {}
     }
     for c in &pod.containers {
         if let Some(crash) = &c.crash {
@@ -520,6 +544,8 @@ pub fn place(cluster: &mut Cluster, new: NewPod, node: NodeId) -> Result<PodId, 
         hostname: new.hostname,
         subdomain: new.subdomain,
         applied_spec: new.applied_spec,
+        owner: new.owner,
+        status_ready: new.status_ready,
     };
     pod.readiness = if node_up {
         base_readiness(&pod)
@@ -674,6 +700,17 @@ pub fn hash_of(template: &PodTemplateSpec) -> String {
 /// Create the pods an object stands for (a Pod, or a workload's replicas); problems go
 /// to `cluster.diagnostics`. Returns the pods made.
 pub fn create_from_object(cluster: &mut Cluster, obj: &LoadedObject, origin: Origin) -> Vec<PodId> {
+    create_claimed(cluster, obj, origin, &live::Claims::default())
+}
+
+/// [`create_from_object`], for objects of which `claims` says who owns what: a live Pod
+/// joins its controller, and a controller makes only the pods it lacks ([`live`]).
+pub fn create_claimed(
+    cluster: &mut Cluster,
+    obj: &LoadedObject,
+    origin: Origin,
+    claims: &live::Claims,
+) -> Vec<PodId> {
     let ns = obj.object.namespace().unwrap_or("default").to_string();
     let name = obj.object.name().to_string();
     let workload_origin = match origin {
@@ -697,17 +734,50 @@ pub fn create_from_object(cluster: &mut Cluster, obj: &LoadedObject, origin: Ori
     };
     match &obj.object {
         Object::Pod(p) => {
+            let status = live::pod_status(p);
+            if let Some(d) = live::not_running_note(&ns, &name, &status) {
+                cluster.diagnostics.push(d.at(obj.locate("status.phase")));
+                return made;
+            }
             let spec = p.spec.clone().unwrap_or_default();
             let mut new = NewPod::from_spec(&ns, name, Some(&p.metadata), &spec, origin, "spec");
             new.ip = status_ips(p).first().copied();
             new.applied_spec = Some(std::sync::Arc::new(spec.clone()));
+            new.owner = claims.owner_of_pod(origin).cloned();
+            if let live::PodStatus::Running { ready: Some(r) } = status {
+                new.status_ready = Some(r);
+            }
             let r = schedule_and_place(cluster, new, &spec, Some(obj));
+            // Being deleted in the input: Terminating from the start, for what is left
+            // of its grace period (all of it: the dump does not say how much went by).
+            if let (Ok(id), Some(_)) = (&r, &p.metadata.deletion_timestamp)
+                && let Some(pod) = cluster.pods.get_mut(*id)
+            {
+                let grace_ns = p
+                    .metadata
+                    .deletion_grace_period_seconds
+                    .and_then(|s| u64::try_from(s).ok())
+                    .map_or(pod.termination_grace_ns, |s| {
+                        s.saturating_mul(1_000_000_000)
+                    });
+                pod.phase = if grace_ns == 0 {
+                    PodPhase::Gone
+                } else {
+                    PodPhase::Terminating {
+                        since_ns: 0,
+                        until_ns: grace_ns,
+                    }
+                };
+            }
             push(cluster, r);
         }
         Object::Deployment(d) => {
             let Some(dspec) = d.spec.as_ref() else {
                 return made;
             };
+            if claims.deployment_has_replica_set(&ns, &name) {
+                return made; // Its ReplicaSets of the input make the pods.
+            }
             let hash = hash_of(&dspec.template);
             let rs = format!("{name}-{hash}");
             let n = replicas(cluster, obj, dspec.replicas);
@@ -740,11 +810,18 @@ pub fn create_from_object(cluster: &mut Cluster, obj: &LoadedObject, origin: Ori
                 },
                 _ => return made,
             };
-            let n = replicas(cluster, obj, asked);
+            let kind = obj.object.kind();
+            let have = claims.claimed(&ns, kind, &name).len();
+            let n = replicas(cluster, obj, asked).saturating_sub(have);
+            let owner = Owner {
+                kind: OwnerKind::ReplicaSet,
+                name: name.clone(),
+                deployment: claims.deployment_of(&ns, &name).map(str::to_string),
+            };
             let (meta, spec) = template_parts(template);
             for _ in 0..n {
                 let pod_name = fresh_name(cluster, &ns, &name);
-                let new = NewPod::from_spec(
+                let mut new = NewPod::from_spec(
                     &ns,
                     pod_name,
                     meta,
@@ -752,6 +829,7 @@ pub fn create_from_object(cluster: &mut Cluster, obj: &LoadedObject, origin: Ori
                     workload_origin,
                     "spec.template.spec",
                 );
+                new.owner = Some(owner.clone());
                 let r = schedule_and_place(cluster, new, &spec, Some(obj));
                 push(cluster, r);
             }
@@ -764,7 +842,12 @@ pub fn create_from_object(cluster: &mut Cluster, obj: &LoadedObject, origin: Ori
             let revision = format!("{name}-{}", hash_of(&sspec.template));
             let (meta, spec) = template_parts(Some(&sspec.template));
             let service = sspec.service_name.clone().filter(|s| !s.is_empty());
-            for i in 0..n {
+            let have: Vec<usize> = claims
+                .claimed(&ns, "StatefulSet", &name)
+                .iter()
+                .filter_map(|c| live::ordinal_of(&c.name, &name))
+                .collect();
+            for i in (0..n).filter(|i| !have.contains(i)) {
                 let pod_name = format!("{name}-{i}");
                 let mut new = NewPod::from_spec(
                     &ns,
@@ -795,8 +878,15 @@ pub fn create_from_object(cluster: &mut Cluster, obj: &LoadedObject, origin: Ori
             let (meta, spec) = template_parts(Some(&dspec.template));
             // One pod per node that passes the pod's node selection; the DaemonSet
             // controller does not spread, it pins each pod to its node.
+            let have: Vec<String> = claims
+                .claimed(&ns, "DaemonSet", &name)
+                .iter()
+                .filter_map(|c| c.node.clone())
+                .collect();
             for node in 0..cluster.nodes.len() {
-                if !schedule::fits(&cluster.nodes[node], &spec) {
+                if !schedule::fits(&cluster.nodes[node], &spec)
+                    || have.contains(&cluster.nodes[node].name)
+                {
                     continue;
                 }
                 let pod_name = fresh_name(cluster, &ns, &name);

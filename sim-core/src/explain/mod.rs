@@ -688,6 +688,15 @@ fn no_endpoints(report: &Report, f: &Flow, x: &mut Explanation) {
                     fmt_ns(*at_ns)
                 )),
                 Readiness::NodeDown => x.near_misses.push(format!("pod {}'s node is down", p.name)),
+                Readiness::StatusNotReady { reason } => x.near_misses.push(format!(
+                    "pod {} is not ready in the input: its status says Ready is False{}",
+                    p.name,
+                    if reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({reason})")
+                    }
+                )),
                 _ => {}
             }
             if p.terminating() {

@@ -129,6 +129,8 @@ fn pod(
         termination_grace_ns: 30_000_000_000,
         origin: Origin::Default,
         spec_path: "spec".to_string(),
+        owner: None,
+        status_ready: None,
         hostname: None,
         subdomain: None,
         applied_spec: None,
