@@ -268,8 +268,11 @@ impl Engine {
             .filter(|&n| self.cluster.nodes[n].up)
             .filter(|&n| !local || svc.is_some_and(|s| self.has_local_ready_endpoint(s, n)))
             .collect();
-        let Some(&node) = candidates.get(hash_tuple(&w.tuple) as usize % candidates.len().max(1))
-        else {
+        // The modulo in u64: `as usize` first would cut the hash to 32 bits in wasm32 and
+        // pick another node than natively.
+        let n = u64::try_from(candidates.len().max(1)).unwrap_or(1);
+        let pick = usize::try_from(hash_tuple(&w.tuple) % n).unwrap_or(0);
+        let Some(&node) = candidates.get(pick) else {
             w.note(Place::LoadBalancer, Step::NoHealthyNode);
             let reason = if local {
                 Reason::NoLocalEndpoint
