@@ -1093,6 +1093,12 @@ fn readiness_words(r: &Readiness) -> String {
         } => format!("{container} crash-loops: {holder} already listens on port {port}"),
         Readiness::SetByEvent { .. } => "set not ready by an event".into(),
         Readiness::NodeDown => "its node is down".into(),
+        Readiness::StatusNotReady { reason } if reason.is_empty() => {
+            "its status says Ready is False".into()
+        }
+        Readiness::StatusNotReady { reason } => {
+            format!("its status says Ready is False ({reason})")
+        }
     }
 }
 
